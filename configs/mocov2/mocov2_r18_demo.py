@@ -1,0 +1,21 @@
+# CPU-sized MoCo v2 on the built-in demo images (generated into data/demo on first use).
+# Same algorithm as the R50 config; only the scale shrinks.
+_base_ = [
+    '../_base_/models/mocov2_r50.py',
+    '../_base_/datasets/demo_mocov2.py',
+    '../_base_/schedules/sgd_coslr-200e.py',
+    '../_base_/default_runtime.py',
+]
+
+max_epochs = 10
+model = dict(
+    queue_len=32,  # 4 batches: at demo scale a longer queue would hold the batch's own images
+    backbone=dict(depth=18),
+    neck=dict(in_channels=512, hid_channels=512, out_channels=128))
+optim_wrapper = dict(optimizer=dict(lr=0.03 * 8 / 256))  # linear scaling to batch 8
+param_scheduler = [dict(type='CosineAnnealingLR', T_max=max_epochs, by_epoch=True, begin=0, end=max_epochs)]
+train_cfg = dict(max_epochs=max_epochs)
+default_hooks = dict(
+    logger=dict(interval=4), checkpoint=dict(interval=5, max_keep_ckpts=2))
+env_cfg = dict(dist_cfg=dict(backend='gloo'))
+randomness = dict(seed=0)

@@ -1,0 +1,3 @@
+from .densecl_warmup_hook import DenseCLWarmupHook
+
+__all__ = ['DenseCLWarmupHook']

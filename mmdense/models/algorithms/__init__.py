@@ -1,0 +1,5 @@
+from .base import BaseSelfSupervisor
+from .densecl import DenseCL
+from .mocov2 import MoCoV2
+
+__all__ = ['BaseSelfSupervisor', 'MoCoV2', 'DenseCL']

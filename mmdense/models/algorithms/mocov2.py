@@ -1,0 +1,98 @@
+"""MoCo v2 (Chen et al., 2020): momentum contrast with an MLP head and a key queue."""
+from typing import Dict, List, Optional, Tuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from mmdense.registry import MODELS
+from ..utils import (FeatureQueue, batch_shuffle_ddp, batch_unshuffle_ddp, build_momentum_copy,
+                     momentum_update)
+from .base import BaseSelfSupervisor
+
+
+@MODELS.register_module()
+class MoCoV2(BaseSelfSupervisor):
+    """MoCo v2: InfoNCE between a query and its momentum-encoded key.
+
+    Negatives are the keys of previous batches, kept in a queue. Keys are
+    encoded with shuffle-BN: the key batch is shuffled across ranks before the
+    momentum encoder and unshuffled after it.
+
+    Args:
+        backbone: Backbone config (ResNet C5 output, ``out_indices=(3, )``).
+        neck: Projection neck config (:class:`MoCoV2Neck`).
+        head: Loss head config (:class:`ContrastiveHead`).
+        queue_len: Number of negative keys ``K`` (65536).
+        feat_dim: Embedding size of the neck output (128).
+        momentum: EMA coefficient ``m`` of the key encoder,
+            ``theta_k <- m * theta_k + (1 - m) * theta_q`` (0.999).
+        data_preprocessor: Preprocessor config.
+        init_cfg: MMEngine initialisation config.
+    """
+
+    def __init__(self,
+                 backbone: dict,
+                 neck: dict,
+                 head: dict,
+                 queue_len: int = 65536,
+                 feat_dim: int = 128,
+                 momentum: float = 0.999,
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(backbone, neck, head, data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        if not 0.0 <= momentum <= 1.0:
+            raise ValueError(f'momentum must lie in [0, 1] (0.999 in MoCo v2), got {momentum}.')
+        self.momentum = momentum
+        self.momentum_backbone = build_momentum_copy(self.backbone)
+        self.momentum_neck = build_momentum_copy(self.neck)
+        self.queue = FeatureQueue(queue_len, feat_dim)
+
+    def init_weights(self) -> None:
+        """Initialise the online encoder, then start the key encoder as its copy."""
+        super().init_weights()
+        for online, momentum in ((self.backbone, self.momentum_backbone),
+                                 (self.neck, self.momentum_neck)):
+            momentum.load_state_dict(online.state_dict())
+
+    @torch.no_grad()
+    def momentum_forward(self, im_k: torch.Tensor) -> Tuple[Tuple[torch.Tensor], tuple]:
+        """Update the key encoder, then encode keys with shuffle-BN.
+
+        Args:
+            im_k: Key view ``(N, 3, H, W)``.
+
+        Returns:
+            tuple: Key backbone outputs and key neck outputs, in the original
+            sample order.
+        """
+        momentum_update(self.momentum_backbone, self.backbone, self.momentum)
+        momentum_update(self.momentum_neck, self.neck, self.momentum)
+        im_k, idx_unshuffle = batch_shuffle_ddp(im_k)
+        backbone_outs = self.momentum_backbone(im_k)
+        neck_outs = self.momentum_neck(backbone_outs)
+        unshuffle = lambda outs: tuple(batch_unshuffle_ddp(o, idx_unshuffle) for o in outs)  # noqa: E731
+        return unshuffle(backbone_outs), unshuffle(neck_outs)
+
+    def loss(self, inputs: List[torch.Tensor], data_samples: Optional[list] = None
+             ) -> Dict[str, torch.Tensor]:
+        """InfoNCE of the first view (query) against the second (key) and the queue.
+
+        Args:
+            inputs: Two views, each ``(N, 3, H, W)``.
+            data_samples: Unused.
+
+        Returns:
+            dict: ``loss``.
+        """
+        im_q, im_k = self._check_views(inputs)[:2]
+        q = F.normalize(self.neck(self.backbone(im_q))[0], dim=1)
+        _, (k, ) = self.momentum_forward(im_k)
+        k = F.normalize(k, dim=1)
+
+        pos = (q * k).sum(dim=1, keepdim=True)
+        # clone: the queue is overwritten below, before backward reads it.
+        neg = q @ self.queue.feats.clone().t()
+        loss = self.head.loss(pos, neg)
+        self.queue.enqueue(k)
+        return dict(loss=loss)

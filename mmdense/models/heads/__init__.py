@@ -1,0 +1,3 @@
+from .contrastive_head import ContrastiveHead
+
+__all__ = ['ContrastiveHead']

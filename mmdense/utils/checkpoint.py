@@ -1,0 +1,102 @@
+"""Make MMEngine Runner checkpoints loadable under ``torch.load(weights_only=True)``.
+
+Since torch 2.6, ``torch.load`` defaults to ``weights_only=True`` and refuses every
+global outside a small allow-list. A checkpoint written by MMEngine 0.10.7's
+``Runner.save_checkpoint`` holds more than tensors:
+
+* ``message_hub['log_scalars']`` maps names to ``mmengine.logging.HistoryBuffer``
+  objects whose histories are numpy arrays, and whose pickled state carries the
+  buffer's statistic methods (``HistoryBuffer.min`` ...), which pickle reaches with
+  ``getattr(HistoryBuffer, 'min')`` because they are attributes of a class;
+* ``message_hub['runtime_info']`` holds numpy scalars (``eta`` is a ``np.float64``).
+
+So ``Runner.resume`` and ``mmengine.runner.load_checkpoint`` fail on our own
+checkpoints. :func:`allow_runner_checkpoint_globals` registers exactly the globals
+such a checkpoint needs, found by saving a Runner checkpoint and listing its
+globals with ``torch.serialization.get_unsafe_globals_in_checkpoint``. It does not
+turn ``weights_only`` off: files from elsewhere are still checked against the list.
+"""
+import pickle
+from typing import Any, Callable, List, Tuple, Union
+
+import numpy as np
+import torch
+from mmengine.logging import HistoryBuffer
+
+__all__ = ['allow_runner_checkpoint_globals', 'runner_checkpoint_safe_globals']
+
+# The statistics MMEngine registers on every HistoryBuffer; they are the only
+# attributes a Runner checkpoint fetches with ``getattr``.
+_HISTORY_BUFFER_STATISTICS = ('min', 'max', 'current', 'mean')
+
+# Unpickling a dtype ends in ``dtype.__setstate__``, which torch only calls for
+# allow-listed types, and under numpy >= 1.25 each dtype has its own class
+# (``numpy.dtypes.Float64DType``). MMEngine's own values give float64 and int64
+# (histories, counts, ``eta``); hooks may log other numeric scalars, so every fixed
+# size bool/int/float dtype is allowed. Object, string and void dtypes are not.
+_NUMERIC_DTYPES = ('bool', 'int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32',
+                   'uint64', 'float16', 'float32', 'float64')
+
+
+def _history_buffer_statistic(owner: Any, name: str) -> Callable:
+    """Stand-in for ``builtins.getattr`` while unpickling a checkpoint.
+
+    Pickle stores the function ``HistoryBuffer.min`` as ``getattr(HistoryBuffer,
+    'min')``. Allowing the real ``getattr`` would let a crafted file walk from any
+    allowed object to arbitrary attributes (``__globals__``, ``__builtins__``), so the
+    checkpoint's ``builtins.getattr`` resolves to this function, which answers only
+    the lookups an MMEngine checkpoint makes.
+
+    Args:
+        owner: The object the attribute is read from; must be ``HistoryBuffer``.
+        name: The attribute name; must be one of MMEngine's default statistics.
+
+    Returns:
+        Callable: The unbound statistic method, e.g. ``HistoryBuffer.mean``.
+
+    Raises:
+        pickle.UnpicklingError: For any other object or attribute.
+    """
+    if owner is HistoryBuffer and name in _HISTORY_BUFFER_STATISTICS:
+        return getattr(HistoryBuffer, name)
+    raise pickle.UnpicklingError(
+        f'Refusing getattr({owner!r}, {name!r}) while loading a checkpoint: '
+        'mmdense only allows the HistoryBuffer statistics '
+        f'{_HISTORY_BUFFER_STATISTICS}.')
+
+
+def runner_checkpoint_safe_globals() -> List[Union[Callable, Tuple[Callable, str]]]:
+    """List the globals an MMEngine Runner checkpoint needs beyond torch's defaults.
+
+    Returns:
+        list: Entries for ``torch.serialization.add_safe_globals``: objects, or
+        ``(object, 'module.qualname')`` pairs where the name stored in the file
+        differs from the object's own.
+    """
+    multiarray = np._core.multiarray if hasattr(np, '_core') else np.core.multiarray
+    safe: List[Union[Callable, Tuple[Callable, str]]] = [
+        # numpy arrays (HistoryBuffer histories) and scalars (runtime_info['eta']).
+        np.ndarray,
+        np.dtype,
+        *sorted({type(np.dtype(name)) for name in _NUMERIC_DTYPES} - {np.dtype}, key=str),
+        (multiarray._reconstruct, 'numpy._core.multiarray._reconstruct'),
+        (multiarray.scalar, 'numpy._core.multiarray.scalar'),
+        # Files written under numpy < 2 name the same functions ``numpy.core.*``.
+        (multiarray._reconstruct, 'numpy.core.multiarray._reconstruct'),
+        (multiarray.scalar, 'numpy.core.multiarray.scalar'),
+        # message_hub['log_scalars'] values; restored through its __setstate__.
+        HistoryBuffer,
+        (_history_buffer_statistic, 'builtins.getattr'),
+    ]
+    return safe
+
+
+def allow_runner_checkpoint_globals() -> None:
+    """Let ``torch.load`` (``weights_only=True``) read MMEngine Runner checkpoints.
+
+    Registers :func:`runner_checkpoint_safe_globals` with
+    ``torch.serialization.add_safe_globals`` for this process. Calling it again is
+    harmless: torch keeps the allow-list as a set and the entries are the same
+    objects each time.
+    """
+    torch.serialization.add_safe_globals(runner_checkpoint_safe_globals())
