@@ -1,0 +1,11 @@
+from .color_jitter import ColorJitter
+from .formatting import PackSelfSupInputs
+from .multi_view import MultiView
+from .photometric import GaussianBlur, RandomGrayscale, Solarize
+from .random_flip import RandomFlipWithBox
+from .random_resized_crop import RandomResizedCropWithBox, compose_view_box
+
+__all__ = [
+    'MultiView', 'RandomResizedCropWithBox', 'RandomFlipWithBox', 'ColorJitter',
+    'RandomGrayscale', 'GaussianBlur', 'Solarize', 'PackSelfSupInputs', 'compose_view_box'
+]

@@ -1,0 +1,3 @@
+from .selfsup_data_preprocessor import SelfSupDataPreprocessor
+
+__all__ = ['SelfSupDataPreprocessor']

@@ -33,4 +33,6 @@ def momentum_update(momentum_module: nn.Module, online_module: nn.Module, moment
     if len(target) != len(source):
         raise ValueError('momentum_update needs two networks of the same architecture, got '
                          f'{len(target)} and {len(source)} parameter tensors.')
+    if not target:  # a parameter-free network (e.g. identity); foreach rejects empty lists
+        return
     torch._foreach_lerp_(target, source, 1.0 - momentum)

@@ -1,0 +1,28 @@
+# Entry points: `make demo` (set up, then train the CPU demo), `make test`.
+# The virtual environment defaults to ./.venv; point MMDENSE_VENV (or VENV) elsewhere
+# to share one between clones.
+VENV ?= $(or $(MMDENSE_VENV),.venv)
+PYTHON := $(VENV)/bin/python
+# Per-test limit (pytest-timeout): the slowest test trains a few CPU iterations in
+# two processes; a hung collective should fail the run rather than stall it.
+TEST_TIMEOUT ?= 600
+PYTEST_ARGS ?=
+
+.PHONY: setup test demo clean
+
+# setup_env.sh is idempotent: it exits at once when the stamp in the venv matches the
+# requirement files, and reuses the cached mmcv wheel otherwise.
+setup:
+	MMDENSE_VENV=$(abspath $(VENV)) bash tools/setup/setup_env.sh
+
+test: setup
+	$(PYTHON) -m pytest tests -q -p no:cacheprovider --timeout=$(TEST_TIMEOUT) $(PYTEST_ARGS)
+
+demo: setup
+	$(PYTHON) tools/train.py configs/densecl/densecl_r18_demo.py --work-dir work_dirs/demo/densecl
+
+# Generated files only (training outputs, demo images, build leftovers); the venv and
+# the mmcv wheel cache survive: `rm -rf .venv` resets the environment.
+clean:
+	rm -rf work_dirs data/demo build dist *.egg-info .pytest_cache
+	find mmdense tools tests configs -name __pycache__ -type d -prune -exec rm -rf {} +

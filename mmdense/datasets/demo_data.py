@@ -1,0 +1,253 @@
+"""Synthetic scene images for demos and tests, generated on the fly (numpy + cv2 only).
+
+Each image is a small "scene": a textured, smoothly varying background with
+several objects of irregular outline drawn over each other (so they occlude),
+at varied scale and position, some cut by the image border. Objects are what
+dense methods must tell apart, so the images have the structure that makes
+DenseCL/PixPro differ from MoCo, at a size that trains in seconds.
+
+Layout written under ``root`` (ImageNet style, so the ImageNet configs and
+:class:`~mmdense.datasets.UnlabeledImageDataset` read it unchanged)::
+
+    root/unlabeled/train/<scene_type>/<scene_type>_<index>.JPEG
+    root/unlabeled/meta/train.txt          # "<scene_type>/<name>.JPEG <scene index>"
+
+Every split is written into a hidden temporary folder and renamed into place
+in one step, so concurrent generators (all ranks of a distributed run) end
+with one complete tree and readers never see a partial one. :func:`render_scene`
+also returns a per-pixel object-category map, ready for labelled splits.
+
+Run ``python -m mmdense.datasets.demo_data --root data/demo`` to write it.
+"""
+import argparse
+import os
+import os.path as osp
+import shutil
+import tempfile
+from collections.abc import Callable
+from typing import NamedTuple
+
+import cv2
+import numpy as np
+
+OBJECT_CATEGORIES = ('ellipse', 'polygon', 'blob', 'star')
+
+
+class SceneStyle(NamedTuple):
+    """How one scene type looks: background colour and texture, object colours (BGR)."""
+    background: tuple[float, float, float]
+    texture: str  # 'smooth', 'noisy', 'stripes' or 'tiles'
+    palette: tuple[tuple[float, float, float], ...]
+
+
+SCENE_STYLES: dict[str, SceneStyle] = {
+    'meadow': SceneStyle((60, 150, 90), 'noisy',
+                         ((40, 40, 200), (30, 200, 230), (200, 120, 60), (240, 240, 240))),
+    'street': SceneStyle((120, 120, 125), 'tiles',
+                         ((30, 30, 180), (200, 90, 30), (40, 180, 220), (20, 20, 20))),
+    'kitchen': SceneStyle((170, 200, 220), 'stripes',
+                          ((60, 90, 160), (180, 60, 150), (50, 150, 60), (90, 60, 40))),
+    'shore': SceneStyle((200, 170, 110), 'smooth',
+                        ((80, 180, 230), (30, 90, 200), (220, 220, 200), (120, 60, 20))),
+}
+SCENE_TYPES = tuple(SCENE_STYLES)
+
+
+def render_scene(rng: np.random.Generator, image_size: int,
+                 scene_type: str) -> tuple[np.ndarray, np.ndarray]:
+    """Draw one synthetic scene.
+
+    Args:
+        rng: Source of all randomness, so a seeded generator gives the same scene.
+        image_size: Side length S of the square image.
+        scene_type: A key of :data:`SCENE_STYLES`.
+
+    Returns:
+        tuple[np.ndarray, np.ndarray]: The BGR image, uint8 (S, S, 3), and the
+        category map, uint8 (S, S): 0 for background, ``i + 1`` where the
+        visible object is of category ``OBJECT_CATEGORIES[i]``.
+    """
+    style = SCENE_STYLES[scene_type]
+    image = _background(rng, image_size, style)
+    categories = np.zeros((image_size, image_size), np.uint8)
+    for _ in range(rng.integers(3, 7)):
+        category = int(rng.integers(len(OBJECT_CATEGORIES)))
+        mask = _object_mask(rng, image_size, OBJECT_CATEGORIES[category])
+        colour = np.asarray(style.palette[rng.integers(len(style.palette))], np.float32)
+        texture = _texture(rng, image_size, colour + rng.normal(0, 15, 3))
+        # Drawing later objects over earlier ones is what creates occlusion.
+        image[mask] = texture[mask]
+        categories[mask] = category + 1
+    return np.clip(image, 0, 255).round().astype(np.uint8), categories
+
+
+def _background(rng: np.random.Generator, size: int, style: SceneStyle) -> np.ndarray:
+    """A smooth colour field with the style's texture, float32 (S, S, 3)."""
+    grid = int(rng.integers(2, 5))
+    coarse = np.asarray(style.background, np.float32) + rng.normal(0, 30, (grid, grid, 3))
+    image = cv2.resize(coarse.astype(np.float32), (size, size), interpolation=cv2.INTER_CUBIC)
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) / size
+    if style.texture == 'noisy':
+        image += rng.normal(0, 14, (size, size, 1)).astype(np.float32)
+    elif style.texture == 'stripes':
+        period = rng.uniform(6, 14)
+        image += 18 * np.sin(2 * np.pi * yy * size / period + rng.uniform(0, 2 * np.pi))[..., None]
+    elif style.texture == 'tiles':
+        tile = int(rng.integers(8, 20))
+        checker = ((xx * size // tile + yy * size // tile) % 2) * 2 - 1
+        image += 12 * checker[..., None]
+    # A light gradient across the scene, as from a light source off to one side.
+    angle = rng.uniform(0, 2 * np.pi)
+    image += 25 * (np.cos(angle) * xx + np.sin(angle) * yy - 0.5)[..., None]
+    return image + rng.normal(0, 3, (size, size, 3)).astype(np.float32)
+
+
+def _object_mask(rng: np.random.Generator, size: int, category: str) -> np.ndarray:
+    """A filled star-shaped outline of the category, bool (S, S)."""
+    centre = rng.uniform(-0.1, 1.1, 2) * size  # may be cut by the border
+    radius = size * rng.uniform(0.08, 0.32)
+    if category == 'ellipse':
+        theta = np.linspace(0, 2 * np.pi, 48, endpoint=False)
+        aspect, tilt = rng.uniform(0.35, 1.0), rng.uniform(0, np.pi)
+        radii = radius * aspect / np.sqrt((aspect * np.cos(theta - tilt))**2 +
+                                          np.sin(theta - tilt)**2)
+        radii *= 1 + 0.06 * np.sin(3 * theta + rng.uniform(0, 2 * np.pi))
+    elif category == 'polygon':
+        n = int(rng.integers(3, 8))
+        theta = np.sort(rng.uniform(0, 2 * np.pi, n))
+        radii = radius * rng.uniform(0.6, 1.1, n)
+    elif category == 'blob':
+        theta = np.linspace(0, 2 * np.pi, 64, endpoint=False)
+        radii = np.full_like(theta, radius)
+        for k in range(2, 6):
+            # Higher harmonics get smaller amplitudes, so outlines wobble but stay blobs.
+            radii += radius * rng.uniform(0, 0.5 / k) * np.cos(k * theta + rng.uniform(0, 7))
+    else:  # star
+        n = int(rng.integers(4, 8))
+        theta = np.linspace(0, 2 * np.pi, 2 * n, endpoint=False) + rng.uniform(0, np.pi)
+        radii = np.where(np.arange(2 * n) % 2 == 0, radius, radius * rng.uniform(0.35, 0.6))
+    points = centre + np.stack([np.cos(theta), np.sin(theta)], axis=1) * radii[:, None]
+    mask = np.zeros((size, size), np.uint8)
+    # shift=2 draws with quarter-pixel vertex precision, so small shapes keep their form.
+    cv2.fillPoly(mask, [np.round(points * 4).astype(np.int32)], 1, cv2.LINE_8, shift=2)
+    return mask.astype(bool)
+
+
+def _texture(rng: np.random.Generator, size: int, colour: np.ndarray) -> np.ndarray:
+    """A full-image texture around ``colour`` (BGR), float32 (S, S, 3)."""
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
+    other = colour * rng.uniform(0.4, 0.8)
+    kind = rng.integers(4)
+    if kind == 0:  # mottled
+        weight = rng.normal(0, 0.15, (size, size)).astype(np.float32)
+    elif kind == 1:  # stripes at a random angle
+        angle, period = rng.uniform(0, np.pi), rng.uniform(3, 9)
+        phase = (np.cos(angle) * xx + np.sin(angle) * yy) / period
+        weight = (np.floor(phase) % 2).astype(np.float32)
+    elif kind == 2:  # checks
+        cell = int(rng.integers(3, 8))
+        weight = ((xx // cell + yy // cell) % 2).astype(np.float32)
+    else:  # spots: thresholded smooth noise
+        coarse = rng.uniform(0, 1, (size // 6 + 2, size // 6 + 2)).astype(np.float32)
+        weight = (cv2.resize(coarse, (size, size), interpolation=cv2.INTER_CUBIC) > 0.6)
+        weight = weight.astype(np.float32)
+    weight = weight[..., None]
+    return colour * (1 - weight) + other * weight + rng.normal(0, 4, (size, size, 3))
+
+
+def publish_atomically(root: str, name: str, write: Callable[[str], None]) -> str:
+    """Create ``root/name`` with ``write`` unless it exists, never exposing a partial tree.
+
+    ``write`` fills a hidden temporary folder next to the target, which is then
+    renamed onto it: a rename within one file system is atomic, and it fails
+    if another process has already renamed its own complete copy there, in
+    which case that copy is kept and ours is deleted.
+
+    Args:
+        root: Parent folder, created if missing.
+        name: Name of the folder to create under ``root``.
+        write: Called with the temporary folder to fill.
+
+    Returns:
+        str: The path ``root/name``.
+    """
+    target = osp.join(root, name)
+    if osp.isdir(target):
+        return target
+    os.makedirs(root, exist_ok=True)
+    tmp_dir = tempfile.mkdtemp(prefix=f'.{name}.tmp-', dir=root)
+    try:
+        os.chmod(tmp_dir, 0o755)  # mkdtemp makes it owner-only
+        write(tmp_dir)
+        try:
+            os.rename(tmp_dir, target)
+        except OSError:
+            if not osp.isdir(target):
+                raise
+    finally:
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+    return target
+
+
+def _write_unlabeled_split(out_dir: str, num_images: int, image_size: int, seed: int) -> None:
+    lines = []
+    for index in range(num_images):
+        scene_index = index % len(SCENE_TYPES)
+        scene_type = SCENE_TYPES[scene_index]
+        # A generator per image: an image depends on (seed, index) only.
+        image, _ = render_scene(np.random.default_rng([seed, index]), image_size, scene_type)
+        relative_path = f'{scene_type}/{scene_type}_{index:05d}.JPEG'
+        path = osp.join(out_dir, 'train', relative_path)
+        os.makedirs(osp.dirname(path), exist_ok=True)
+        ok, encoded = cv2.imencode('.jpg', image, [cv2.IMWRITE_JPEG_QUALITY, 95])
+        if not ok:
+            raise RuntimeError(f'cv2 could not encode demo image {relative_path}')
+        with open(path, 'wb') as f:
+            f.write(encoded.tobytes())
+        lines.append(f'{relative_path} {scene_index}\n')
+    os.makedirs(osp.join(out_dir, 'meta'))
+    with open(osp.join(out_dir, 'meta', 'train.txt'), 'w') as f:
+        f.writelines(lines)
+
+
+def generate_demo_data(root: str = 'data/demo',
+                       num_images: int = 64,
+                       image_size: int = 96,
+                       seed: int = 0) -> str:
+    """Write the unlabeled demo split under ``root`` unless it is already there.
+
+    The output is a deterministic function of the arguments (same bytes for
+    the same seed), and safe to call from several processes at once.
+
+    Args:
+        root: Demo data root; the split goes to ``root/unlabeled``.
+        num_images: Number of images, spread evenly over :data:`SCENE_TYPES`.
+        image_size: Side length of the square images.
+        seed: Seed of the scene generator.
+
+    Returns:
+        str: The path of the split, ``root/unlabeled``.
+    """
+    if num_images < 1 or image_size < 8:
+        raise ValueError(f'need num_images >= 1 and image_size >= 8, got {num_images} and '
+                         f'{image_size}')
+    return publish_atomically(
+        root, 'unlabeled',
+        lambda out_dir: _write_unlabeled_split(out_dir, num_images, image_size, seed))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command line entry: ``python -m mmdense.datasets.demo_data --root data/demo``."""
+    parser = argparse.ArgumentParser(description='Write the synthetic mmdense demo data.')
+    parser.add_argument('--root', default='data/demo', help='output root folder')
+    parser.add_argument('--num-images', type=int, default=64)
+    parser.add_argument('--image-size', type=int, default=96)
+    parser.add_argument('--seed', type=int, default=0)
+    args = parser.parse_args(argv)
+    existed = osp.isdir(osp.join(args.root, 'unlabeled'))
+    path = generate_demo_data(args.root, args.num_images, args.image_size, args.seed)
+    print(f'{path} already exists; left unchanged.' if existed else f'Wrote {path}')
+
+
+if __name__ == '__main__':
+    main()
