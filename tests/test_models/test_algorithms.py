@@ -94,7 +94,8 @@ def test_densecl_loss_lambda_weights_the_two_terms():
     torch.manual_seed(0)
     model = _densecl(loss_lambda=0.0).double()
     views = [v.double() for v in _views(1)]
-    queues = [model.queue.state_dict(), model.dense_queue.state_dict()]
+    # state_dict() holds references to the buffers, which enqueue overwrites: copy them.
+    queues = [{k: v.clone() for k, v in q.state_dict().items()} for q in (model.queue, model.dense_queue)]
     off = model.loss(views)
     assert off['loss_dense'].item() == 0.0
     model.queue.load_state_dict(queues[0])

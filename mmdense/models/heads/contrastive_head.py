@@ -35,7 +35,9 @@ class ContrastiveHead(BaseModule):
             Scalar loss.
         """
         logits = torch.cat([pos, neg], dim=1) / self.temperature
-        # Cross-entropy in fp32: under AMP, fp16 logits of 65k negatives lose the
-        # positive's contribution to the log-sum-exp.
+        # Cross-entropy in at least fp32: under AMP, fp16 logits of 65k negatives
+        # lose the positive's contribution to the log-sum-exp.
+        if logits.dtype in (torch.float16, torch.bfloat16):
+            logits = logits.float()
         labels = torch.zeros(logits.shape[0], dtype=torch.long, device=logits.device)
-        return F.cross_entropy(logits.float(), labels)
+        return F.cross_entropy(logits, labels)
