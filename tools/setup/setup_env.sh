@@ -13,6 +13,9 @@ PY=${PYTHON:-python3}
 
 stamp_of() {
     local f
+    # The repo path is part of the stamp: a venv shared through MMDENSE_VENV must
+    # re-point its editable install when used from another clone.
+    echo "$ROOT"
     for f in "$ROOT"/requirements/*.txt "$ROOT/tools/setup/setup_env.sh" "$ROOT/setup.py"; do
         if [ -f "$f" ]; then cat "$f"; fi
     done | sha256sum | cut -c1-16
