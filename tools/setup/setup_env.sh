@@ -15,10 +15,12 @@ stamp_of() {
     local f
     # The repo path is part of the stamp: a venv shared through MMDENSE_VENV must
     # re-point its editable install when used from another clone.
-    echo "$ROOT"
-    for f in "$ROOT"/requirements/*.txt "$ROOT/tools/setup/setup_env.sh" "$ROOT/setup.py"; do
-        if [ -f "$f" ]; then cat "$f"; fi
-    done | sha256sum | cut -c1-16
+    {
+        echo "$ROOT"
+        for f in "$ROOT"/requirements/*.txt "$ROOT/tools/setup/setup_env.sh" "$ROOT/setup.py"; do
+            if [ -f "$f" ]; then cat "$f"; fi
+        done
+    } | sha256sum | cut -c1-16
 }
 STAMP=$(stamp_of)
 if [ -f "$VENV/.mmdense-stamp" ] && [ "$(cat "$VENV/.mmdense-stamp")" = "$STAMP" ]; then
