@@ -161,6 +161,10 @@ def test_clear_errors_for_bad_views_and_modes():
         model(torch.randn(2, 3, 2, 2), mode='predict')
     with pytest.raises(ValueError, match='loss_lambda'):
         _densecl(loss_lambda=1.5)
+    with pytest.raises(ValueError, match='feat_dim=8 must equal'):
+        MoCoV2(backbone=dict(type='_IdentityBackbone'),
+               neck=dict(type='MoCoV2Neck', in_channels=3, hid_channels=8, out_channels=4),
+               head=dict(type='ContrastiveHead'), queue_len=6, feat_dim=8)
 
 
 def test_extract_feat_returns_backbone_c5():

@@ -43,6 +43,10 @@ class MoCoV2(BaseSelfSupervisor):
         super().__init__(backbone, neck, head, data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         if not 0.0 <= momentum <= 1.0:
             raise ValueError(f'momentum must lie in [0, 1] (0.999 in MoCo v2), got {momentum}.')
+        neck_out = neck.get('out_channels')
+        if neck_out is not None and neck_out != feat_dim:
+            raise ValueError(f'{type(self).__name__}: feat_dim={feat_dim} must equal the neck\'s '
+                             f'out_channels={neck_out} (the queue stores neck embeddings).')
         self.momentum = momentum
         self.momentum_backbone = build_momentum_copy(self.backbone)
         self.momentum_neck = build_momentum_copy(self.neck)
