@@ -28,6 +28,7 @@ class DenseCL(MoCoV2):
         feat_dim: Embedding size (128).
         momentum: EMA coefficient of the key encoder (0.999).
         loss_lambda: Weight ``lambda`` of the dense loss (0.5).
+        bn_splits: Single-device shuffle-BN emulation, see :class:`MoCoV2`.
         data_preprocessor: Preprocessor config.
         init_cfg: MMEngine initialisation config.
     """
@@ -40,10 +41,12 @@ class DenseCL(MoCoV2):
                  feat_dim: int = 128,
                  momentum: float = 0.999,
                  loss_lambda: float = 0.5,
+                 bn_splits: int = 1,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(backbone, neck, head, queue_len=queue_len, feat_dim=feat_dim,
-                         momentum=momentum, data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+                         momentum=momentum, bn_splits=bn_splits, data_preprocessor=data_preprocessor,
+                         init_cfg=init_cfg)
         if not 0.0 <= loss_lambda <= 1.0:
             raise ValueError(f'loss_lambda must lie in [0, 1] (0.5 in DenseCL), got {loss_lambda}.')
         self.loss_lambda = loss_lambda

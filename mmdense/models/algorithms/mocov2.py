@@ -7,7 +7,7 @@ import torch.nn.functional as F
 
 from mmdense.registry import MODELS
 from ..utils import (FeatureQueue, batch_shuffle_ddp, batch_unshuffle_ddp, build_momentum_copy,
-                     momentum_update)
+                     convert_to_split_bn, momentum_update)
 from .base import BaseSelfSupervisor
 
 
@@ -27,6 +27,10 @@ class MoCoV2(BaseSelfSupervisor):
         feat_dim: Embedding size of the neck output (128).
         momentum: EMA coefficient ``m`` of the key encoder,
             ``theta_k <- m * theta_k + (1 - m) * theta_q`` (0.999).
+        bn_splits: Split every BN's training batch into this many sub-batches
+            (:class:`SplitBatchNorm2d`) in both encoders. With the key batch
+            shuffled, this reproduces N-GPU shuffle-BN on one device (e.g. 8 for
+            batch 256 on one GPU = the 8x32 reference). Keep 1 on multi-GPU runs.
         data_preprocessor: Preprocessor config.
         init_cfg: MMEngine initialisation config.
     """
@@ -38,9 +42,13 @@ class MoCoV2(BaseSelfSupervisor):
                  queue_len: int = 65536,
                  feat_dim: int = 128,
                  momentum: float = 0.999,
+                 bn_splits: int = 1,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(backbone, neck, head, data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        if bn_splits > 1:
+            self.backbone = convert_to_split_bn(self.backbone, bn_splits)
+            self.neck = convert_to_split_bn(self.neck, bn_splits)
         if not 0.0 <= momentum <= 1.0:
             raise ValueError(f'momentum must lie in [0, 1] (0.999 in MoCo v2), got {momentum}.')
         neck_out = neck.get('out_channels')

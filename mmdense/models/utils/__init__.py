@@ -1,8 +1,9 @@
 from .distributed import batch_shuffle_ddp, batch_unshuffle_ddp, concat_all_gather
 from .feature_queue import FeatureQueue
 from .momentum import build_momentum_copy, momentum_update
+from .split_batch_norm import SplitBatchNorm2d, convert_to_split_bn
 
 __all__ = [
     'concat_all_gather', 'batch_shuffle_ddp', 'batch_unshuffle_ddp', 'FeatureQueue',
-    'build_momentum_copy', 'momentum_update'
+    'build_momentum_copy', 'momentum_update', 'SplitBatchNorm2d', 'convert_to_split_bn'
 ]
