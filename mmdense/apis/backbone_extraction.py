@@ -1,0 +1,265 @@
+"""Extract a pre-trained ResNet backbone from an mmdense checkpoint for transfer.
+
+MoCo v2 and DenseCL hold the online (query) encoder at state-dict prefix
+``backbone.`` and the EMA key encoder at ``momentum_backbone.``. Downstream
+detection/segmentation wants only one of them, as a plain ResNet state dict that
+``torch.load`` reads under its ``weights_only`` default. This module picks one
+encoder, checks it against the key set and shapes of an ``mmdet`` ResNet of the
+same architecture, and writes it as an mmdet/torchvision checkpoint or a
+detectron2 ``.pkl``.
+
+The command-line wrapper is ``tools/model_converters/extract_backbone.py``.
+"""
+import argparse
+import os
+import os.path as osp
+import pickle
+import re
+import tempfile
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import torch
+
+from mmdense.version import __version__
+
+ENCODERS = ('backbone', 'momentum_backbone')
+FORMATS = ('mmdet', 'torchvision', 'detectron2')
+
+_LAYER_BLOCK = re.compile(r'^layer(\d)\.(\d+)\.')
+
+
+def _load_source(checkpoint: Union[dict, str]) -> Tuple[Dict[str, torch.Tensor], str]:
+    """Return the flat state dict of ``checkpoint`` and a name for its source."""
+    if isinstance(checkpoint, str):
+        # Runner checkpoints carry mmengine/numpy objects in ``meta`` and
+        # ``message_hub``; allow-list exactly those rather than weights_only=False.
+        from mmdense.utils import allow_runner_checkpoint_globals
+        allow_runner_checkpoint_globals()
+        source = osp.basename(checkpoint)
+        checkpoint = torch.load(checkpoint, map_location='cpu')
+    else:
+        source = '<dict>'
+    if not isinstance(checkpoint, dict):
+        raise ValueError(f'Expected a checkpoint dict, got {type(checkpoint).__name__}.')
+    state = checkpoint.get('state_dict', checkpoint)
+    if not isinstance(state, dict):
+        raise ValueError("The checkpoint's 'state_dict' is not a dict.")
+    return state, source
+
+
+def _infer_arch(state: Dict[str, torch.Tensor]) -> Tuple[int, int]:
+    """Infer ``(depth, base_channels)`` of a ResNet state dict (prefix stripped).
+
+    Depth comes from the number of blocks per stage, and whether blocks have a
+    ``conv3`` (Bottleneck) or not (BasicBlock), which tells 34 from 50.
+    """
+    from mmdet.models.backbones import ResNet
+    from mmdet.models.backbones.resnet import Bottleneck
+
+    if 'conv1.weight' not in state:
+        raise ValueError("Missing key 'conv1.weight' (the stem convolution): cannot infer the "
+                         'ResNet width. Is this a ResNet backbone?')
+    base_channels = int(state['conv1.weight'].shape[0])
+    blocks: Dict[int, set] = {}
+    for key in state:
+        m = _LAYER_BLOCK.match(key)
+        if m:
+            blocks.setdefault(int(m.group(1)), set()).add(int(m.group(2)))
+    counts = tuple(len(blocks.get(i, ())) for i in range(1, 5))
+    bottleneck = any(k.endswith('.conv3.weight') for k in state)
+    for depth, (block, stage_blocks) in ResNet.arch_settings.items():
+        if tuple(stage_blocks) == counts and (block is Bottleneck) == bottleneck:
+            return depth, base_channels
+    raise ValueError(
+        f'Cannot infer the ResNet depth: blocks per stage {counts}, '
+        f"{'Bottleneck' if bottleneck else 'BasicBlock'} blocks match none of "
+        f'{sorted(ResNet.arch_settings)}. Pass depth=... explicitly to see which keys differ.')
+
+
+def _expected_shapes(depth: int, base_channels: int) -> Dict[str, torch.Size]:
+    """Key -> shape of an ``mmdet`` ResNet with these settings (built on meta, no memory)."""
+    from mmdet.models.backbones import ResNet
+    with torch.device('meta'):
+        model = ResNet(depth=depth, base_channels=base_channels)
+    return {k: v.shape for k, v in model.state_dict().items()}
+
+
+def _validate(state: Dict[str, torch.Tensor], depth: int, base_channels: int, where: str) -> None:
+    """Raise a ValueError listing every missing, unexpected or mis-shaped key."""
+    expected = _expected_shapes(depth, base_channels)
+    # BN's num_batches_tracked buffer is bookkeeping: older checkpoints lack it
+    # and loaders tolerate its absence, so it may be missing but is kept if present.
+    missing = sorted(k for k in expected
+                     if k not in state and not k.endswith('num_batches_tracked'))
+    unexpected = sorted(k for k in state if k not in expected)
+    wrong = sorted(f'{k}: {tuple(state[k].shape)} != expected {tuple(expected[k])}'
+                   for k in state if k in expected and tuple(state[k].shape) != tuple(expected[k]))
+    if not (missing or unexpected or wrong):
+        return
+
+    def _fmt(items: List[str]) -> str:
+        return ', '.join(items[:10]) + (f' ... ({len(items)} in all)' if len(items) > 10 else '')
+
+    problems = []
+    if missing:
+        problems.append(f'missing keys: {_fmt(missing)}')
+    if unexpected:
+        problems.append(f'unexpected keys: {_fmt(unexpected)}')
+    if wrong:
+        problems.append(f'wrong shapes: {_fmt(wrong)}')
+    raise ValueError(
+        f"'{where}' does not match an mmdet ResNet-{depth} (base_channels={base_channels}): "
+        + '; '.join(problems) + '. Nothing was written. Check that the checkpoint comes from a '
+        'ResNet pre-training run and the --encoder choice, or pass the right depth.')
+
+
+def to_detectron2_key(key: str) -> str:
+    """Rename one torchvision/mmdet ResNet key to detectron2's ResNet naming.
+
+    Args:
+        key: e.g. ``'layer1.0.bn1.weight'`` or ``'conv1.weight'``.
+
+    Returns:
+        str: e.g. ``'res2.0.conv1.norm.weight'`` or ``'stem.conv1.weight'``.
+    """
+    if key.startswith('conv1.'):
+        return 'stem.' + key
+    if key.startswith('bn1.'):
+        return 'stem.conv1.norm.' + key[len('bn1.'):]
+    m = _LAYER_BLOCK.match(key)
+    if m is None:
+        raise ValueError(f'Not a ResNet key: {key!r}')
+    # detectron2 counts stages from the stride-4 stem output: layer1 is res2.
+    prefix = f'res{int(m.group(1)) + 1}.{m.group(2)}.'
+    rest = key[m.end():]
+    rest = re.sub(r'^bn(\d)\.', r'conv\1.norm.', rest)
+    rest = re.sub(r'^downsample\.0\.', 'shortcut.', rest)
+    rest = re.sub(r'^downsample\.1\.', 'shortcut.norm.', rest)
+    return prefix + rest
+
+
+def extract_backbone(checkpoint: Union[dict, str],
+                     encoder: str = 'backbone',
+                     fmt: str = 'mmdet',
+                     depth: Optional[int] = None) -> dict:
+    """Pick one encoder of a pre-training checkpoint as a validated ResNet checkpoint.
+
+    Args:
+        checkpoint: A Runner checkpoint (dict with ``state_dict``), a bare state
+            dict, or the path of either.
+        encoder: ``'backbone'`` (online/query encoder, what DenseCL and MoCo
+            release for transfer) or ``'momentum_backbone'`` (EMA key encoder).
+        fmt: ``'mmdet'``, ``'torchvision'`` (same keys; the two differ only in
+            ``meta['format']``) or ``'detectron2'``.
+        depth: ResNet depth to validate against; inferred from the blocks per
+            stage when None. The width (``base_channels``) is always inferred
+            from ``conv1.weight``.
+
+    Returns:
+        dict: For mmdet/torchvision ``{'state_dict': {key: tensor}, 'meta':
+        {str: str|int}}``; for detectron2 ``{'model': {d2_key: ndarray},
+        '__author__': 'mmdense', 'matching_heuristics': True}``, without the
+        ``num_batches_tracked`` buffers (detectron2's BN layers have none).
+
+    Raises:
+        ValueError: Unknown encoder/format, no key with the encoder prefix, or
+            a key set/shape that is not an mmdet ResNet of that depth.
+    """
+    if encoder not in ENCODERS:
+        raise ValueError(f'encoder must be one of {ENCODERS}, got {encoder!r}.')
+    if fmt not in FORMATS:
+        raise ValueError(f'fmt must be one of {FORMATS}, got {fmt!r}.')
+    full, source = _load_source(checkpoint)
+    prefix = encoder + '.'
+    state = {k[len(prefix):]: v.detach().cpu().clone()
+             for k, v in full.items() if k.startswith(prefix)}
+    if not state:
+        heads = sorted({k.split('.', 1)[0] for k in full})
+        raise ValueError(f"No key starts with '{prefix}' in {source}; its top-level prefixes are "
+                         f'{heads}. Pick --encoder among those, or check the file is an mmdense '
+                         'pre-training checkpoint. Nothing was written.')
+    inferred_depth, base_channels = _infer_arch(state)
+    depth = inferred_depth if depth is None else depth
+    _validate(state, depth, base_channels, f'{source}:{prefix}*')
+
+    if fmt == 'detectron2':
+        model = {to_detectron2_key(k): v.numpy() for k, v in state.items()
+                 if not k.endswith('num_batches_tracked')}
+        return {'model': model, '__author__': 'mmdense', 'matching_heuristics': True}
+    meta = dict(source=source, encoder=encoder, format=fmt, depth=int(depth),
+                base_channels=base_channels, mmdense_version=__version__)
+    return {'state_dict': state, 'meta': meta}
+
+
+def save_backbone(state: dict, out_path: str, fmt: str) -> str:
+    """Write the output of :func:`extract_backbone` atomically.
+
+    The file is written to a temporary name in the destination folder and moved
+    into place with ``os.replace``, so an interrupted run never leaves a
+    truncated checkpoint that a later transfer run would pick up.
+
+    Args:
+        state: What :func:`extract_backbone` returned for ``fmt``.
+        out_path: Destination (``.pth`` for mmdet/torchvision, ``.pkl`` for detectron2).
+        fmt: ``'mmdet'``, ``'torchvision'`` or ``'detectron2'``.
+
+    Returns:
+        str: ``out_path``.
+    """
+    if fmt not in FORMATS:
+        raise ValueError(f'fmt must be one of {FORMATS}, got {fmt!r}.')
+    expected_key = 'model' if fmt == 'detectron2' else 'state_dict'
+    if expected_key not in state:
+        raise ValueError(f"A {fmt} backbone needs a '{expected_key}' entry; pass what "
+                         f"extract_backbone(..., fmt='{fmt}') returned.")
+    out_dir = osp.dirname(osp.abspath(out_path))
+    os.makedirs(out_dir, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=out_dir, prefix='.tmp_', suffix=osp.basename(out_path))
+    try:
+        with os.fdopen(fd, 'wb') as f:
+            if fmt == 'detectron2':
+                pickle.dump(state, f)
+            else:
+                torch.save(state, f)
+        os.replace(tmp, out_path)
+    except BaseException:
+        if osp.exists(tmp):
+            os.remove(tmp)
+        raise
+    return out_path
+
+
+def build_extract_parser() -> argparse.ArgumentParser:
+    """Argument parser of ``tools/model_converters/extract_backbone.py``."""
+    parser = argparse.ArgumentParser(
+        description='Extract the ResNet backbone of an mmdense pre-training checkpoint for '
+        'detection/segmentation transfer.')
+    parser.add_argument('checkpoint', help='pre-training checkpoint written by tools/train.py')
+    parser.add_argument('out', help='output file (.pth for mmdet/torchvision, .pkl for detectron2)')
+    parser.add_argument(
+        '--encoder', choices=ENCODERS, default='backbone',
+        help="which encoder to export (default: 'backbone', the online/query encoder; it is the "
+        "one DenseCL's and MoCo's released weights transfer. 'momentum_backbone' is the EMA key "
+        'encoder)')
+    parser.add_argument('--format', dest='fmt', choices=FORMATS, default='mmdet',
+                        help='output layout (default: mmdet)')
+    parser.add_argument('--depth', type=int, default=None,
+                        help='ResNet depth to validate against (default: inferred)')
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> str:
+    """Run the extraction command line.
+
+    Args:
+        argv: Arguments without the program name; ``sys.argv[1:]`` when None.
+
+    Returns:
+        str: The path written.
+    """
+    args = build_extract_parser().parse_args(argv)
+    state = extract_backbone(args.checkpoint, encoder=args.encoder, fmt=args.fmt, depth=args.depth)
+    out = save_backbone(state, args.out, args.fmt)
+    n = len(state['model' if args.fmt == 'detectron2' else 'state_dict'])
+    print(f'Saved {n} {args.encoder} tensors ({args.fmt} layout) to {out}')
+    return out
