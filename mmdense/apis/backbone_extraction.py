@@ -32,11 +32,10 @@ def _load_source(checkpoint: Union[dict, str]) -> Tuple[Dict[str, torch.Tensor],
     """Return the flat state dict of ``checkpoint`` and a name for its source."""
     if isinstance(checkpoint, str):
         # Runner checkpoints carry mmengine/numpy objects in ``meta`` and
-        # ``message_hub``; allow-list exactly those rather than weights_only=False.
-        from mmdense.utils import allow_runner_checkpoint_globals
-        allow_runner_checkpoint_globals()
+        # ``message_hub``; the loader allow-lists exactly those.
+        from mmdense.utils import load_checkpoint_file
         source = osp.basename(checkpoint)
-        checkpoint = torch.load(checkpoint, map_location='cpu')
+        checkpoint = load_checkpoint_file(checkpoint)
     else:
         source = '<dict>'
     if not isinstance(checkpoint, dict):
@@ -241,11 +240,21 @@ def build_extract_parser() -> argparse.ArgumentParser:
         help="which encoder to export (default: 'backbone', the online/query encoder; it is the "
         "one DenseCL's and MoCo's released weights transfer. 'momentum_backbone' is the EMA key "
         'encoder)')
+    add_output_arguments(parser)
+    return parser
+
+
+def add_output_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--format`` and ``--depth``, shared by the backbone-writing converters."""
     parser.add_argument('--format', dest='fmt', choices=FORMATS, default='mmdet',
                         help='output layout (default: mmdet)')
     parser.add_argument('--depth', type=int, default=None,
                         help='ResNet depth to validate against (default: inferred)')
-    return parser
+
+
+def num_tensors(state: dict, fmt: str) -> int:
+    """Number of backbone tensors in what :func:`extract_backbone` returned for ``fmt``."""
+    return len(state['model' if fmt == 'detectron2' else 'state_dict'])
 
 
 def main(argv: Optional[Sequence[str]] = None) -> str:
@@ -260,6 +269,5 @@ def main(argv: Optional[Sequence[str]] = None) -> str:
     args = build_extract_parser().parse_args(argv)
     state = extract_backbone(args.checkpoint, encoder=args.encoder, fmt=args.fmt, depth=args.depth)
     out = save_backbone(state, args.out, args.fmt)
-    n = len(state['model' if args.fmt == 'detectron2' else 'state_dict'])
-    print(f'Saved {n} {args.encoder} tensors ({args.fmt} layout) to {out}')
+    print(f'Saved {num_tensors(state, args.fmt)} {args.encoder} tensors ({args.fmt} layout) to {out}')
     return out

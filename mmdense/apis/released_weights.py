@@ -34,7 +34,7 @@ from typing import Dict, Optional, Sequence, Tuple, Union
 
 import torch
 
-from .backbone_extraction import FORMATS, extract_backbone, save_backbone
+from .backbone_extraction import add_output_arguments, extract_backbone, num_tensors, save_backbone
 
 # source -> (container keys tried in order, key prefixes tried in order).
 # A prefix of '' means the container already holds bare ResNet names.
@@ -66,11 +66,9 @@ def _load(checkpoint: Union[dict, str]) -> Tuple[dict, str]:
     if not isinstance(checkpoint, str):
         return checkpoint, '<dict>'
     name = osp.basename(checkpoint)
-    from mmdense.utils import allow_runner_checkpoint_globals
-    allow_runner_checkpoint_globals()
+    from mmdense.utils import load_checkpoint_file
     try:
-        with torch.serialization.safe_globals([argparse.Namespace]):
-            return torch.load(checkpoint, map_location='cpu'), name
+        return load_checkpoint_file(checkpoint, extra_safe_globals=[argparse.Namespace]), name
     except Exception as e:  # torch raises UnpicklingError wrapped in various types
         raise ValueError(
             f'{name} holds objects that torch.load(weights_only=True) refuses ({e}). Load it in '
@@ -159,10 +157,7 @@ def build_convert_parser() -> argparse.ArgumentParser:
     parser.add_argument('out', help='output file (.pth for mmdet/torchvision, .pkl for detectron2)')
     parser.add_argument('--source', choices=SOURCES, required=True,
                         help='which project released the checkpoint (decides its layout)')
-    parser.add_argument('--format', dest='fmt', choices=FORMATS, default='mmdet',
-                        help='output layout (default: mmdet)')
-    parser.add_argument('--depth', type=int, default=None,
-                        help='ResNet depth to validate against (default: inferred)')
+    add_output_arguments(parser)
     return parser
 
 
@@ -178,6 +173,5 @@ def main(argv: Optional[Sequence[str]] = None) -> str:
     args = build_convert_parser().parse_args(argv)
     out = convert_and_extract(args.checkpoint, args.source, fmt=args.fmt, depth=args.depth)
     path = save_backbone(out, args.out, args.fmt)
-    n = len(out['model' if args.fmt == 'detectron2' else 'state_dict'])
-    print(f'Saved {n} tensors of the {args.source} backbone ({args.fmt} layout) to {path}')
+    print(f'Saved {num_tensors(out, args.fmt)} tensors of the {args.source} backbone ({args.fmt} layout) to {path}')
     return path

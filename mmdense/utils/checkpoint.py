@@ -17,13 +17,13 @@ globals with ``torch.serialization.get_unsafe_globals_in_checkpoint``. It does n
 turn ``weights_only`` off: files from elsewhere are still checked against the list.
 """
 import pickle
-from typing import Any, Callable, List, Tuple, Union
+from typing import Any, Callable, List, Sequence, Tuple, Union
 
 import numpy as np
 import torch
 from mmengine.logging import HistoryBuffer
 
-__all__ = ['allow_runner_checkpoint_globals', 'runner_checkpoint_safe_globals']
+__all__ = ['allow_runner_checkpoint_globals', 'runner_checkpoint_safe_globals', 'load_checkpoint_file']
 
 # The statistics MMEngine registers on every HistoryBuffer; they are the only
 # attributes a Runner checkpoint fetches with ``getattr``.
@@ -100,3 +100,21 @@ def allow_runner_checkpoint_globals() -> None:
     objects each time.
     """
     torch.serialization.add_safe_globals(runner_checkpoint_safe_globals())
+
+
+def load_checkpoint_file(path: str, extra_safe_globals: Sequence[Any] = ()) -> Any:
+    """``torch.load`` a file on CPU with the ``weights_only`` unpickler.
+
+    The Runner globals are allow-listed for good; ``extra_safe_globals`` only for
+    this one load (e.g. ``argparse.Namespace`` that PixPro pickles).
+
+    Args:
+        path: Checkpoint file.
+        extra_safe_globals: Further classes/functions the file may reference.
+
+    Returns:
+        The unpickled object.
+    """
+    allow_runner_checkpoint_globals()
+    with torch.serialization.safe_globals(list(extra_safe_globals)):
+        return torch.load(path, map_location='cpu')

@@ -51,8 +51,8 @@ def benchmark_steps(configs: List[str],
         seed: Seed of the synthetic inputs and model initialisation.
 
     Returns:
-        dict: Per config, ``step_s`` (median), ``images_per_s`` and, on CUDA,
-        ``peak_mem_gb``.
+        dict: Per config, ``step_s`` (median) and ``images_per_s``. Peak memory
+        is not reported: interleaved models share one allocator peak.
     """
     torch.manual_seed(seed)
     inputs = _synthetic_batch(batch_size, image_size, device, seed)
@@ -84,8 +84,4 @@ def benchmark_steps(configs: List[str],
     for config, _, _, times in runs:
         median = statistics.median(times)
         results[config] = dict(step_s=median, images_per_s=batch_size / median)
-    if device.startswith('cuda'):
-        peak = torch.cuda.max_memory_allocated() / 1024**3
-        for config in results:
-            results[config]['peak_mem_gb'] = peak
     return results

@@ -97,9 +97,9 @@ class DenseCL(MoCoV2):
         k_pooled = F.normalize(k_pooled, dim=1)
 
         # Correspondence from backbone features, not projections; argmax has no
-        # gradient, so the query side is detached too.
+        # gradient, so it is computed outside the graph.
         with torch.no_grad():
-            match = self.match_key_cells(self._backbone_grid(q_feats).detach(), self._backbone_grid(k_feats))
+            match = self.match_key_cells(self._backbone_grid(q_feats), self._backbone_grid(k_feats))
         matched_k = torch.gather(k_dense, 2, match.unsqueeze(1).expand(-1, k_dense.shape[1], -1))
         pos_dense = (q_dense * matched_k).sum(dim=1).reshape(-1, 1)  # (N*S*S, 1)
         q_cells = q_dense.transpose(1, 2).reshape(-1, q_dense.shape[1])  # (N*S*S, D)
