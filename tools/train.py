@@ -13,7 +13,11 @@ import sys
 # Run from a checkout without installing the package.
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
+from torch.distributed.elastic.multiprocessing.errors import record  # noqa: E402
+
 from mmdense.apis import main  # noqa: E402
 
 if __name__ == '__main__':
-    main()
+    # Under torchrun, `record` writes a failing rank's traceback to the error file the
+    # launcher reads, so its summary names the rank and the error that stopped the job.
+    record(main)()

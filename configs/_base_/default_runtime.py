@@ -12,7 +12,9 @@ default_hooks = dict(
 env_cfg = dict(
     cudnn_benchmark=False,
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
-    dist_cfg=dict(backend='nccl'),
+    # timeout (seconds): how long a collective waits for a rank that died or hangs
+    # before raising, instead of blocking the other ranks forever.
+    dist_cfg=dict(backend='nccl', timeout=1800),
 )
 
 log_processor = dict(window_size=10)

@@ -1,10 +1,15 @@
 """A dataset of images without labels, listed by a text file or found by a folder scan."""
 from collections.abc import Callable, Sequence
 
+import logging
+
 from mmengine.dataset import BaseDataset
 from mmengine.fileio import exists, get_text, isdir, join_path, list_dir_or_file
+from mmengine.logging import print_log
 
 from mmdense.registry import DATASETS
+
+from .transforms.loading import BadImageError
 
 IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp')
 
@@ -40,6 +45,11 @@ class UnlabeledImageDataset(BaseDataset):
         pipeline: Transforms (config dicts or callables) applied to each item.
         backend_args: MMEngine file-backend arguments for reading the list and
             scanning the folder (local disk when None).
+        skip_bad_images: When a sample's image is bad (missing, empty, truncated,
+            undecodable: :class:`BadImageError` from ``LoadImageFromFile``), log a
+            warning naming the file and the running count of skipped images, and
+            return another random image instead (MMEngine's refetch, at most
+            ``max_refetch`` tries). False (default): raise the error.
         **kwargs: Other :class:`mmengine.dataset.BaseDataset` arguments
             (``indices``, ``serialize_data``, ``lazy_init``, ``max_refetch``...).
     """
@@ -50,8 +60,12 @@ class UnlabeledImageDataset(BaseDataset):
                  data_prefix: dict | None = None,
                  pipeline: Sequence[dict | Callable] = (),
                  backend_args: dict | None = None,
+                 skip_bad_images: bool = False,
                  **kwargs) -> None:
         self.backend_args = backend_args
+        self.skip_bad_images = skip_bad_images
+        # Per process: each dataloader worker holds its own copy of the dataset.
+        self.num_skipped_images = 0
         super().__init__(
             ann_file=ann_file,
             data_root=data_root,
@@ -63,6 +77,26 @@ class UnlabeledImageDataset(BaseDataset):
     def img_prefix(self) -> str:
         """The folder image paths are relative to (after joining ``data_root``)."""
         return self.data_prefix.get('img_path', '')
+
+    def prepare_data(self, idx: int):
+        """Run the pipeline on item ``idx``; None asks MMEngine for another item.
+
+        Args:
+            idx: Index into ``data_list``.
+
+        Returns:
+            The pipeline output, or None for a bad image when ``skip_bad_images``.
+        """
+        try:
+            return super().prepare_data(idx)
+        except BadImageError as err:
+            if not self.skip_bad_images:
+                raise
+            self.num_skipped_images += 1
+            print_log(f'Skipped bad image "{err.path}" ({err.reason}); '
+                      f'{self.num_skipped_images} bad image(s) skipped so far by this '
+                      'data process.', logger='current', level=logging.WARNING)
+            return None
 
     def load_data_list(self) -> list[dict]:
         """Build ``data_list`` from the list file or the folder scan.

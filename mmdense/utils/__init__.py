@@ -6,3 +6,14 @@ __all__ = [
     'register_all_modules', 'allow_runner_checkpoint_globals', 'runner_checkpoint_safe_globals',
     'load_checkpoint_file'
 ]
+from .atomic_file_backend import AtomicLocalBackend, atomic_write_bytes  # noqa: E402
+from .resume_checkpoint import find_resumable_checkpoint, is_complete_checkpoint  # noqa: E402
+from .worker_seed import seed_worker_from_torch_seed  # noqa: E402
+
+__all__ += [
+    'AtomicLocalBackend', 'atomic_write_bytes', 'find_resumable_checkpoint',
+    'is_complete_checkpoint', 'seed_worker_from_torch_seed'
+]
+from .preflight import ConfigError, check_train_cfg  # noqa: E402
+
+__all__ += ['ConfigError', 'check_train_cfg']

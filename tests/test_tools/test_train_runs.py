@@ -112,24 +112,41 @@ def test_checkpoint_loads_with_weights_only(straight_run):
         assert torch.equal(ckpt['state_dict'][key], value), key
 
 
-def test_auto_resume_reproduces_straight_run(straight_run, demo_root, tmp_path):
+def test_sigkill_then_auto_resume_reproduces_straight_run(straight_run, demo_root, tmp_path):
+    """Epoch 1, SIGKILL of the training process, ``--resume``, epoch 2 == 2 epochs straight."""
     work_dir, final_state = straight_run
+    killed_dir = tmp_path / 'killed'
+    config = tmp_path / 'kill_after_epoch_1.py'
+    config.write_text(
+        f'_base_ = {str(CONFIG)!r}\n'
+        "custom_imports = dict(imports=['reliability_fault_hooks'], allow_failed_imports=False)\n"
+        "custom_hooks = [dict(type='DenseCLWarmupHook', start_iters=8), "
+        "dict(type='KillAfterEpochHook', epoch=1)]\n")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [str(REPO), str(REPO / 'tests' / 'test_reliability'), os.environ.get('PYTHONPATH', '')]))
+    proc = subprocess.run([sys.executable, str(REPO / 'tools' / 'train.py'), str(config),
+                           '--work-dir', str(killed_dir), *tiny_options(demo_root, 'killed')],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == -9, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert (killed_dir / 'epoch_1.pth').is_file() and not (killed_dir / 'epoch_2.pth').exists()
     allow_runner_checkpoint_globals()
-    halfway = torch.load(work_dir / 'epoch_1.pth')['state_dict']
+    halfway = torch.load(killed_dir / 'epoch_1.pth')
+    assert {'python', 'numpy', 'torch'} <= set(halfway['rng_state'])
+    # The killed run's first half equals the straight run's (same seed, same threads).
+    straight_half = torch.load(work_dir / 'epoch_1.pth')['state_dict']
+    assert all(torch.equal(straight_half[k], v) for k, v in halfway['state_dict'].items())
 
-    # `--resume` without a path resumes from the work dir's `last_checkpoint` record.
-    resume_dir = tmp_path / 'resumed'
-    resume_dir.mkdir()
-    (resume_dir / 'last_checkpoint').write_text(str(work_dir / 'epoch_1.pth'))
-    runner = main([str(CONFIG), '--work-dir', str(resume_dir), '--resume',
+    # `--resume` without a path picks the newest complete checkpoint of the work dir.
+    runner = main([str(CONFIG), '--work-dir', str(killed_dir), '--resume',
                    *tiny_options(demo_root, 'resumed')])
     assert (runner.epoch, runner.iter) == (2, 4)
-    assert 'resumed epoch: 1, iter: 2' in _log_text(resume_dir)
+    assert 'resumed epoch: 1, iter: 2' in _log_text(killed_dir)
 
     state = runner.model.state_dict()
     assert set(state) == set(final_state)
+    assert any('queue' in k for k in state)
     # The second half really trained (weights, queues and their pointers moved) ...
-    assert any(not torch.equal(halfway[k], state[k]) for k in state)
+    assert any(not torch.equal(halfway['state_dict'][k], state[k]) for k in state)
     # ... and reproduced the uninterrupted run exactly.
     mismatched = [k for k in state if not torch.equal(state[k], final_state[k])]
     assert not mismatched, f'{len(mismatched)} tensors differ, e.g. {mismatched[:5]}'

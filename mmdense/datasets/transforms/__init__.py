@@ -9,3 +9,6 @@ __all__ = [
     'MultiView', 'RandomResizedCropWithBox', 'RandomFlipWithBox', 'ColorJitter',
     'RandomGrayscale', 'GaussianBlur', 'Solarize', 'PackSelfSupInputs', 'compose_view_box'
 ]
+from .loading import BadImageError, LoadImageFromFile, decode_image, find_image_problem  # noqa: E402
+
+__all__ += ['LoadImageFromFile', 'BadImageError', 'decode_image', 'find_image_problem']

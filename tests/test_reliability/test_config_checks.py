@@ -1,0 +1,99 @@
+"""Pre-flight config checks: one-line errors naming the key and the fix."""
+from pathlib import Path
+
+import pytest
+from mmengine.config import Config
+
+from mmdense.apis import build_train_cfg, parse_train_args, train
+from mmdense.apis.train import add_reliability_defaults
+from mmdense.utils import ConfigError, check_train_cfg
+
+REPO = Path(__file__).resolve().parents[2]
+CONFIG = str(REPO / 'configs' / 'densecl' / 'densecl_r18_demo.py')
+
+
+def _cfg(*options: str) -> Config:
+    argv = [CONFIG, '--work-dir', '/tmp/never_used']
+    if options:
+        argv += ['--cfg-options', *options]
+    return build_train_cfg(parse_train_args(argv))
+
+
+def _error(cfg: Config, **kwargs) -> str:
+    with pytest.raises(ConfigError) as info:
+        check_train_cfg(cfg, **kwargs)
+    message = str(info.value)
+    assert '\n' not in message
+    return message
+
+
+def test_demo_config_passes():
+    check_train_cfg(_cfg(), accelerator_available=False, world_size=1)
+
+
+def test_unknown_algorithm_and_component_types():
+    message = _error(_cfg('model.type=DenseCLL'))
+    assert "model.type='DenseCLL'" in message and "'DenseCL'" in message
+    message = _error(_cfg('model.neck.type=DenseNeck'))
+    assert 'model.neck.type' in message and 'DenseCLNeck' in message
+    assert 'train_dataloader.dataset.pipeline.0' in _error(_cfg(
+        'train_dataloader.dataset.pipeline.0.type=LoadImage'))
+
+
+def test_wrong_argument_name():
+    message = _error(_cfg('model.neck.hid_chanels=64'))
+    assert message.startswith('model.neck.hid_chanels: DenseCLNeck has no argument')
+    assert "'hid_channels'" in message
+    assert 'model.queue_length' in _error(_cfg('model.queue_length=32'))
+
+
+def test_batch_must_divide_queue():
+    message = _error(_cfg('train_dataloader.batch_size=6'), world_size=1)
+    assert 'model.queue_len=32' in message and 'total batch 6' in message and 'e.g. 30' in message
+    # The total batch counts every process: 8 x 2 = 16 divides 32, 8 x 3 does not.
+    check_train_cfg(_cfg(), accelerator_available=False, world_size=2)
+    assert 'x 3 process(es)' in _error(_cfg(), world_size=3)
+
+
+def test_single_view_pipeline_for_two_view_algorithm():
+    cfg = _cfg()
+    pipeline = cfg.train_dataloader.dataset.pipeline
+    cfg.train_dataloader.dataset.pipeline = [pipeline[0], *pipeline[1].transforms[0], pipeline[2]]
+    message = _error(cfg)
+    assert 'DenseCL compares two views' in message and 'makes 1' in message
+    assert 'MultiView' in message
+    cfg.train_dataloader.dataset.pipeline = pipeline
+    cfg.train_dataloader.dataset.pipeline[1].num_views = [1, 1, 1]
+    cfg.train_dataloader.dataset.pipeline[1].transforms *= 3
+    assert 'makes 3' in _error(cfg)
+
+
+def test_gpu_only_options_on_cpu():
+    message = _error(_cfg('optim_wrapper.type=AmpOptimWrapper'), accelerator_available=False)
+    assert 'needs a GPU' in message and 'OptimWrapper' in message
+    check_train_cfg(_cfg('optim_wrapper.type=AmpOptimWrapper'), accelerator_available=True)
+    message = _error(_cfg('model.backbone.norm_cfg.type=SyncBN'), accelerator_available=False)
+    assert message.startswith('model.backbone.norm_cfg uses SyncBN')
+    assert 'sync_bn' in _error(_cfg('sync_bn=torch'), accelerator_available=False)
+    with pytest.raises(RuntimeError, match='--amp needs a GPU'):
+        build_train_cfg(parse_train_args([CONFIG, '--amp']))
+
+
+def test_train_checks_before_building_anything(tmp_path):
+    cfg = _cfg('model.neck.hid_chanels=64')
+    cfg.work_dir = str(tmp_path / 'run')
+    with pytest.raises(ConfigError, match='hid_chanels'):
+        train(cfg)
+    assert not (tmp_path / 'run').exists()  # no Runner was built
+
+
+def test_reliability_defaults_are_added_once():
+    cfg = _cfg()
+    add_reliability_defaults(cfg)
+    add_reliability_defaults(cfg)
+    types = [h['type'] for h in cfg.custom_hooks]
+    assert types == ['DenseCLWarmupHook', 'NonFiniteLossHook', 'RNGStateHook']
+    assert cfg.custom_hooks[1]['interval'] == cfg.default_hooks.logger.interval
+    assert cfg.default_hooks.checkpoint.backend_args == dict(backend='atomic_local')
+    assert cfg.train_dataloader.worker_init_fn == dict(type='seed_worker_from_torch_seed')
+    assert cfg.env_cfg.dist_cfg.timeout == 1800
