@@ -5,6 +5,7 @@ from typing import Dict, List, Optional
 
 import torch
 from mmengine.config import Config
+from mmengine.structures import BaseDataElement
 
 from mmdense.registry import MODELS
 
@@ -27,6 +28,24 @@ def _synthetic_batch(batch_size: int, image_size: int, device: str, seed: int) -
     return [torch.randn(batch_size, 3, image_size, image_size, generator=g).to(device) for _ in range(2)]
 
 
+def _synthetic_view_boxes(batch_size: int, seed: int) -> List[BaseDataElement]:
+    """Data samples with two overlapping view boxes per image, every other key view flipped.
+
+    Coordinate-aware models (PixPro, PixContrast) read ``view_boxes``; the others
+    ignore the data samples. Boxes are square crops of 40-80% of the side.
+    """
+    g = torch.Generator().manual_seed(seed)
+    samples = []
+    for i in range(batch_size):
+        side = 0.4 + 0.4 * torch.rand(2, generator=g)
+        corner = torch.rand(2, 2, generator=g) * (1 - side[:, None])
+        boxes = torch.cat([corner, corner + side[:, None]], dim=1)
+        if i % 2:
+            boxes[1] = boxes[1, [2, 1, 0, 3]]
+        samples.append(BaseDataElement(view_boxes=boxes))
+    return samples
+
+
 def benchmark_steps(configs: List[str],
                     batch_size: int = 8,
                     image_size: int = 224,
@@ -38,7 +57,9 @@ def benchmark_steps(configs: List[str],
     """Median step time of each config's model on the same synthetic two-view batch.
 
     Steps of the models are interleaved (A, B, A, B, ...) so that machine noise
-    hits all of them alike and their ratio is meaningful within one run.
+    hits all of them alike and their ratio is meaningful within one run. Every
+    model gets the same data samples, carrying synthetic view boxes for the
+    coordinate-aware ones (PixPro, PixContrast).
 
     Args:
         configs: Config paths to compare.
@@ -56,6 +77,7 @@ def benchmark_steps(configs: List[str],
     """
     torch.manual_seed(seed)
     inputs = _synthetic_batch(batch_size, image_size, device, seed)
+    data_samples = _synthetic_view_boxes(batch_size, seed)
     runs = []
     for config in configs:
         model = build_model_for_benchmark(config, queue_len).to(device).train()
@@ -67,7 +89,7 @@ def benchmark_steps(configs: List[str],
         if device.startswith('cuda'):
             torch.cuda.synchronize()
         start = time.perf_counter()
-        losses = model.loss(inputs)
+        losses = model.loss(inputs, data_samples)
         optimizer.zero_grad(set_to_none=True)
         sum(losses.values()).backward()
         optimizer.step()

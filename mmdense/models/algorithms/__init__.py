@@ -3,3 +3,7 @@ from .densecl import DenseCL
 from .mocov2 import MoCoV2
 
 __all__ = ['BaseSelfSupervisor', 'MoCoV2', 'DenseCL']
+from .pixcontrast import PixContrast
+from .pixpro import PixPro
+
+__all__ += ['PixPro', 'PixContrast']
