@@ -47,6 +47,10 @@ stated (demo scale means the built-in CPU demo data: they show the pipeline work
 not ImageNet-level numbers). Weights we publish are named
 `<config>_<YYYYMMDD>-<first 8 hex of sha256>.pth`; check a download with
 `sha256sum`. How to publish your own run: [docs/model_zoo_guide.md](docs/model_zoo_guide.md).
+
+Columns: *PASCAL VOC det* is Faster R-CNN R50-C4 fine-tuned on VOC07+12 (COCO-style AP on
+VOC07 test); *PASCAL VOC seg* is FCN-R50 on VOC12-aug (mIoU); *COCO FPN 1x* / *COCO C4 1x*
+are Mask R-CNN R50-FPN / R50-C4 with the 1x schedule (*det* box AP, *mask* mask AP).
 """
 
 
