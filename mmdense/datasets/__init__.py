@@ -6,3 +6,6 @@ from .unlabeled_image_dataset import IMG_EXTENSIONS, UnlabeledImageDataset
 __all__ = [
     'UnlabeledImageDataset', 'COCOImageDataset', 'DemoUnlabeledDataset', 'IMG_EXTENSIONS'
 ]
+from .labelled_demo_data import generate_labelled_demo_data  # noqa: E402
+
+__all__ += ['generate_labelled_demo_data']

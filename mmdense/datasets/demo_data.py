@@ -53,24 +53,30 @@ SCENE_STYLES: dict[str, SceneStyle] = {
 SCENE_TYPES = tuple(SCENE_STYLES)
 
 
-def render_scene(rng: np.random.Generator, image_size: int,
-                 scene_type: str) -> tuple[np.ndarray, np.ndarray]:
+def render_scene(rng: np.random.Generator, image_size: int, scene_type: str,
+                 return_instances: bool = False) -> tuple[np.ndarray, ...]:
     """Draw one synthetic scene.
 
     Args:
         rng: Source of all randomness, so a seeded generator gives the same scene.
         image_size: Side length S of the square image.
         scene_type: A key of :data:`SCENE_STYLES`.
+        return_instances: Also return the instance map. It is derived from the
+            drawn masks without drawing more random numbers, so the image and
+            category map are the same either way.
 
     Returns:
-        tuple[np.ndarray, np.ndarray]: The BGR image, uint8 (S, S, 3), and the
+        tuple[np.ndarray, ...]: The BGR image, uint8 (S, S, 3), and the
         category map, uint8 (S, S): 0 for background, ``i + 1`` where the
-        visible object is of category ``OBJECT_CATEGORIES[i]``.
+        visible object is of category ``OBJECT_CATEGORIES[i]``; with
+        ``return_instances``, third, the instance map, uint8 (S, S): 0 for
+        background, ``k + 1`` where the ``k``-th drawn object is visible.
     """
     style = SCENE_STYLES[scene_type]
     image = _background(rng, image_size, style)
     categories = np.zeros((image_size, image_size), np.uint8)
-    for _ in range(rng.integers(3, 7)):
+    instances = np.zeros((image_size, image_size), np.uint8)
+    for index in range(rng.integers(3, 7)):
         category = int(rng.integers(len(OBJECT_CATEGORIES)))
         mask = _object_mask(rng, image_size, OBJECT_CATEGORIES[category])
         colour = np.asarray(style.palette[rng.integers(len(style.palette))], np.float32)
@@ -78,7 +84,9 @@ def render_scene(rng: np.random.Generator, image_size: int,
         # Drawing later objects over earlier ones is what creates occlusion.
         image[mask] = texture[mask]
         categories[mask] = category + 1
-    return np.clip(image, 0, 255).round().astype(np.uint8), categories
+        instances[mask] = index + 1
+    image = np.clip(image, 0, 255).round().astype(np.uint8)
+    return (image, categories, instances) if return_instances else (image, categories)
 
 
 def _background(rng: np.random.Generator, size: int, style: SceneStyle) -> np.ndarray:

@@ -1,0 +1,42 @@
+# CPU-sized check of the ADE20K FCN transfer config on the labelled demo data
+# (python -m mmdense.datasets.labelled_demo_data --root data/demo_labelled): same model
+# family and dataset class as the benchmark; only depth, widths, sizes and length shrink.
+_base_ = './fcn_r50-d8_syncbn_4xb4-80k_ade20k-512x512.py'
+
+data_root = 'data/demo_labelled/ade/ADEChallengeData2016'
+crop_size = (64, 64)
+max_iters = 20
+model = dict(
+    data_preprocessor=dict(size=crop_size),
+    backbone=dict(depth=18),
+    decode_head=dict(in_channels=512, channels=64),
+    auxiliary_head=dict(in_channels=256, channels=32))
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations', reduce_zero_label=True),
+    dict(type='RandomResize', scale=(128, 64), ratio_range=(0.75, 1.5), keep_ratio=True),
+    dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PackSegInputs')
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=(128, 64), keep_ratio=True),
+    dict(type='LoadAnnotations', reduce_zero_label=True),
+    dict(type='PackSegInputs')
+]
+# num_workers=0: the demo runs on a CPU shared with the main process.
+train_dataloader = dict(
+    batch_size=4, num_workers=0, persistent_workers=False,
+    dataset=dict(data_root=data_root, pipeline=train_pipeline))
+val_dataloader = dict(
+    num_workers=0, persistent_workers=False,
+    dataset=dict(data_root=data_root, pipeline=test_pipeline))
+test_dataloader = val_dataloader
+train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
+param_scheduler = [
+    dict(type='PolyLR', eta_min=1e-4, power=0.9, begin=0, end=max_iters, by_epoch=False)
+]
+default_hooks = dict(
+    logger=dict(interval=5), checkpoint=dict(by_epoch=False, interval=max_iters))
+randomness = dict(seed=0)

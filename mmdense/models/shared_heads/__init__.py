@@ -1,0 +1,3 @@
+from .res_layer_extra_norm import ResLayerExtraNorm
+
+__all__ = ['ResLayerExtraNorm']

@@ -1,0 +1,28 @@
+"""Print a markdown table of the last evaluation of downstream work dirs.
+
+Usage::
+
+    python tools/benchmarks/collect_results.py WORK_DIR [WORK_DIR ...]
+
+Detection runs give AP, AP50, AP75 (and mask AP), segmentation runs mIoU and aAcc,
+in percent. The logic lives in :mod:`mmdense.apis.benchmark_results`.
+"""
+import argparse
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+
+from mmdense.apis.benchmark_results import results_table  # noqa: E402
+
+
+def main(argv=None) -> str:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('work_dirs', nargs='+', help='downstream work dirs')
+    table = results_table(parser.parse_args(argv).work_dirs)
+    print(table)
+    return table
+
+
+if __name__ == '__main__':
+    main()
