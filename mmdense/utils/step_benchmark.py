@@ -1,4 +1,6 @@
 """Time full training steps (forward, backward, optimiser update) of a config's model."""
+import os
+import os.path as osp
 import statistics
 import time
 from typing import Dict, List, Optional
@@ -10,8 +12,46 @@ from mmengine.structures import BaseDataElement
 from mmdense.registry import MODELS
 
 
+MMPRETRAIN_PREFIX = 'mmpretrain::'
+
+
+def _build_mmpretrain_model(config: str, queue_len: Optional[int]) -> torch.nn.Module:
+    """Build a model from one of mmpretrain's own configs (``mmpretrain::densecl/...py``).
+
+    mmpretrain is a benchmark-only reference, not a dependency of mmdense: it is
+    imported here, and a clear error says how to make it importable.
+    """
+    try:
+        import mmpretrain
+        import mmpretrain.models  # noqa: F401  (registers the models)
+        from mmpretrain.registry import MODELS as PRETRAIN_MODELS
+    except ImportError as exc:
+        raise ImportError(
+            f'{config} needs mmpretrain 1.2.0 as a reference: install it outside the project '
+            'environment, e.g. `pip install --no-deps --target ~/.cache/mmdense/bench-mmpretrain '
+            'mmpretrain==1.2.0 model-index einops "importlib-metadata<8" zipp ordered-set markdown`, '
+            f'and put that folder on PYTHONPATH ({exc}).') from exc
+    from mmengine.registry import DefaultScope
+    path = osp.join(osp.dirname(mmpretrain.__file__), '.mim', 'configs',
+                    config[len(MMPRETRAIN_PREFIX):])
+    cfg = Config.fromfile(path)
+    model_cfg = cfg.model.copy()
+    if queue_len is not None and 'queue_len' in model_cfg:
+        model_cfg['queue_len'] = queue_len
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        model = PRETRAIN_MODELS.build(model_cfg)
+    model.init_weights()
+    return model
+
+
 def build_model_for_benchmark(config: str, queue_len: Optional[int] = None) -> torch.nn.Module:
-    """Build and initialise the model of ``config`` (no data, no Runner)."""
+    """Build and initialise the model of ``config`` (no data, no Runner).
+
+    ``config`` is an mmdense config path, or ``mmpretrain::<path in mmpretrain's
+    configs>`` for the mmpretrain reference implementation.
+    """
+    if config.startswith(MMPRETRAIN_PREFIX):
+        return _build_mmpretrain_model(config, queue_len)
     cfg = Config.fromfile(config)
     model_cfg = cfg.model.copy()
     if 'data_preprocessor' not in model_cfg and cfg.get('data_preprocessor') is not None:
@@ -21,6 +61,21 @@ def build_model_for_benchmark(config: str, queue_len: Optional[int] = None) -> t
     model = MODELS.build(model_cfg)
     model.init_weights()
     return model
+
+
+def _init_single_process_group(device: str) -> bool:
+    """Start a 1-process group so that shuffle-BN code paths run as in training.
+
+    mmpretrain's DenseCL always calls collectives, and ours gathers and shuffles only
+    under a process group: both must run the same way for a fair comparison.
+    """
+    import torch.distributed as dist
+    if dist.is_available() and not dist.is_initialized():
+        os.environ.setdefault('MASTER_ADDR', '127.0.0.1')
+        os.environ.setdefault('MASTER_PORT', str(29500 + os.getpid() % 1000))
+        dist.init_process_group('nccl' if device.startswith('cuda') else 'gloo', rank=0, world_size=1)
+        return True
+    return False
 
 
 def _synthetic_batch(batch_size: int, image_size: int, device: str, seed: int) -> List[torch.Tensor]:
@@ -53,7 +108,10 @@ def benchmark_steps(configs: List[str],
                     repeats: int = 10,
                     device: str = 'cpu',
                     queue_len: Optional[int] = None,
-                    seed: int = 0) -> Dict[str, Dict[str, float]]:
+                    seed: int = 0,
+                    amp: Optional[str] = None,
+                    channels_last: bool = False,
+                    process_group: Optional[bool] = None) -> Dict[str, Dict[str, float]]:
     """Median step time of each config's model on the same synthetic two-view batch.
 
     Steps of the models are interleaved (A, B, A, B, ...) so that machine noise
@@ -62,7 +120,7 @@ def benchmark_steps(configs: List[str],
     coordinate-aware ones (PixPro, PixContrast).
 
     Args:
-        configs: Config paths to compare.
+        configs: Config paths to compare (``mmpretrain::...`` for the reference).
         batch_size: Images per step (each image gives two views).
         image_size: Side of the square views.
         warmup: Untimed steps per model first.
@@ -70,40 +128,88 @@ def benchmark_steps(configs: List[str],
         device: ``'cpu'`` or ``'cuda'``.
         queue_len: Override of the queue length (None keeps the config's).
         seed: Seed of the synthetic inputs and model initialisation.
+        amp: None, ``'fp16'`` (autocast + GradScaler, as mmengine's AmpOptimWrapper)
+            or ``'bf16'`` (autocast only).
+        channels_last: Convert models and inputs to the channels-last memory format.
+        process_group: Run under a 1-process group (shuffle-BN paths on); default:
+            only when an mmpretrain model is compared, which needs one.
 
     Returns:
-        dict: Per config, ``step_s`` (median) and ``images_per_s``. Peak memory
-        is not reported: interleaved models share one allocator peak.
+        dict: Per config, ``step_s`` (median) and ``images_per_s``; on CUDA also
+        ``model_mb`` (parameters, buffers and optimizer state resident before the
+        timed steps) and ``step_peak_mb`` (the extra peak one step of that model
+        needs, measured in a separate untimed step so interleaving does not mix
+        the models' peaks).
     """
+    if amp not in (None, 'fp16', 'bf16'):
+        raise ValueError(f"amp must be None, 'fp16' or 'bf16', got {amp!r}.")
+    if amp and not device.startswith('cuda'):
+        raise ValueError('--amp needs a CUDA device; CPU steps run in fp32.')
+    if process_group is None:
+        process_group = any(c.startswith(MMPRETRAIN_PREFIX) for c in configs)
+    if process_group:
+        _init_single_process_group(device)
+    cuda = device.startswith('cuda')
     torch.manual_seed(seed)
     inputs = _synthetic_batch(batch_size, image_size, device, seed)
+    if channels_last:
+        inputs = [x.contiguous(memory_format=torch.channels_last) for x in inputs]
     data_samples = _synthetic_view_boxes(batch_size, seed)
+    autocast_dtype = {'fp16': torch.float16, 'bf16': torch.bfloat16}.get(amp)
     runs = []
     for config in configs:
+        torch.manual_seed(seed)
         model = build_model_for_benchmark(config, queue_len).to(device).train()
+        if channels_last:
+            model = model.to(memory_format=torch.channels_last)
         optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.01,
                                     momentum=0.9)
-        runs.append((config, model, optimizer, []))
+        scaler = torch.amp.GradScaler('cuda') if amp == 'fp16' else None
+        runs.append(dict(config=config, model=model, optimizer=optimizer, scaler=scaler, times=[]))
 
-    def step(model, optimizer) -> float:
-        if device.startswith('cuda'):
+    def step(run: dict) -> float:
+        if cuda:
             torch.cuda.synchronize()
         start = time.perf_counter()
-        losses = model.loss(inputs, data_samples)
-        optimizer.zero_grad(set_to_none=True)
-        sum(losses.values()).backward()
-        optimizer.step()
-        if device.startswith('cuda'):
+        with torch.autocast('cuda', dtype=autocast_dtype, enabled=autocast_dtype is not None):
+            losses = run['model'].loss(inputs, data_samples)
+        loss = sum(losses.values())
+        run['optimizer'].zero_grad(set_to_none=True)
+        if run['scaler'] is not None:
+            run['scaler'].scale(loss).backward()
+            run['scaler'].step(run['optimizer'])
+            run['scaler'].update()
+        else:
+            loss.backward()
+            run['optimizer'].step()
+        if cuda:
             torch.cuda.synchronize()
         return time.perf_counter() - start
 
+    for run in runs:
+        step(run)  # first step: creates optimizer state, so memory below is steady state
+        if cuda:
+            torch.cuda.synchronize()
+            base = torch.cuda.memory_allocated()
+            torch.cuda.reset_peak_memory_stats()
+            step(run)
+            run['step_peak_mb'] = (torch.cuda.max_memory_allocated() - base) / 2**20
+    if cuda:
+        for run in runs:
+            tensors = list(run['model'].parameters()) + list(run['model'].buffers()) + [
+                t for state in run['optimizer'].state.values() for t in state.values()
+                if torch.is_tensor(t)]
+            run['model_mb'] = sum(t.numel() * t.element_size() for t in tensors) / 2**20
     for i in range(warmup + repeats):
-        for _, model, optimizer, times in runs:
-            elapsed = step(model, optimizer)
+        for run in runs:
+            elapsed = step(run)
             if i >= warmup:
-                times.append(elapsed)
+                run['times'].append(elapsed)
     results = {}
-    for config, _, _, times in runs:
-        median = statistics.median(times)
-        results[config] = dict(step_s=median, images_per_s=batch_size / median)
+    for run in runs:
+        median = statistics.median(run['times'])
+        results[run['config']] = dict(step_s=median, images_per_s=batch_size / median)
+        for key in ('model_mb', 'step_peak_mb'):
+            if key in run:
+                results[run['config']][key] = run[key]
     return results

@@ -20,3 +20,31 @@ def test_benchmark_times_every_config_on_the_same_inputs():
 def test_queue_len_override_reaches_the_model():
     model = build_model_for_benchmark(DENSECL, queue_len=16)
     assert model.queue.feats.shape[0] == 16 and model.dense_queue.feats.shape[0] == 16
+
+
+def test_channels_last_and_process_group_paths_run_on_cpu(monkeypatch):
+    monkeypatch.setenv('MASTER_ADDR', '127.0.0.1')  # restored after the test
+    monkeypatch.setenv('MASTER_PORT', '29731')
+    results = benchmark_steps([DENSECL], batch_size=2, image_size=64, warmup=0, repeats=1,
+                              channels_last=True, process_group=True)
+    assert results[DENSECL]['step_s'] > 0
+    import torch.distributed as dist
+    if dist.is_initialized():  # leave no group behind for other tests
+        dist.destroy_process_group()
+
+
+def test_amp_needs_cuda_and_a_known_dtype():
+    with pytest.raises(ValueError, match='CUDA'):
+        benchmark_steps([DENSECL], amp='fp16', device='cpu')
+    with pytest.raises(ValueError, match="'fp16' or 'bf16'"):
+        benchmark_steps([DENSECL], amp='fp8', device='cpu')
+
+
+def test_mmpretrain_reference_without_mmpretrain_says_how_to_get_it():
+    try:
+        import mmpretrain  # noqa: F401
+        pytest.skip('mmpretrain is importable here')
+    except ImportError:
+        pass
+    with pytest.raises(ImportError, match='mmpretrain 1.2.0 as a reference'):
+        build_model_for_benchmark('mmpretrain::densecl/densecl_resnet50_8xb32-coslr-200e_in1k.py')

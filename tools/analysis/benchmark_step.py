@@ -3,11 +3,20 @@
 Example:
     python tools/analysis/benchmark_step.py configs/densecl/densecl_r50_8xb32-coslr-200e_in1k.py \
         --compare configs/mocov2/mocov2_r50_8xb32-coslr-200e_in1k.py --batch-size 8 --image-size 224
+    # against mmpretrain 1.2.0's DenseCL (benchmark-only install on PYTHONPATH)
+    python tools/analysis/benchmark_step.py configs/densecl/densecl_r50_8xb32-coslr-200e_in1k.py \
+        --compare mmpretrain::densecl/densecl_resnet50_8xb32-coslr-200e_in1k.py
+    # GPU: mixed precision and channels_last
+    python tools/analysis/benchmark_step.py CONFIG --device cuda --amp fp16 --channels-last --batch-size 32
 """
 import argparse
+import os.path as osp
+import sys
 
-from mmdense.utils import register_all_modules
-from mmdense.utils.step_benchmark import benchmark_steps
+sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+
+from mmdense.utils import register_all_modules  # noqa: E402
+from mmdense.utils.step_benchmark import benchmark_steps  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -20,6 +29,10 @@ def parse_args(argv=None):
     parser.add_argument('--repeats', type=int, default=10)
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--queue-len', type=int, default=None)
+    parser.add_argument('--amp', choices=['fp16', 'bf16'], default=None, help='autocast (CUDA only)')
+    parser.add_argument('--channels-last', action='store_true', help='channels-last models and inputs')
+    parser.add_argument('--process-group', action='store_true',
+                        help='run under a 1-process group (shuffle-BN paths), always on with mmpretrain')
     return parser.parse_args(argv)
 
 
@@ -28,15 +41,20 @@ def main(argv=None) -> dict:
     register_all_modules()
     configs = [args.config] + list(args.compare)
     results = benchmark_steps(configs, args.batch_size, args.image_size, args.warmup, args.repeats,
-                              args.device, args.queue_len)
+                              args.device, args.queue_len, amp=args.amp,
+                              channels_last=args.channels_last,
+                              process_group=True if args.process_group else None)
     reference = results[args.config]['step_s']
-    print(f'device={args.device} batch={args.batch_size} image={args.image_size} '
-          f'repeats={args.repeats} (median, interleaved)')
-    print('| config | step (ms) | images/s | ratio to first |')
-    print('|---|---|---|---|')
+    print(f'device={args.device} batch={args.batch_size} image={args.image_size} amp={args.amp} '
+          f'channels_last={args.channels_last} repeats={args.repeats} (median, interleaved)')
+    memory = any('step_peak_mb' in r for r in results.values())
+    print('| config | step (ms) | images/s | ratio to first |' + (' model (MB) | step peak (MB) |' if memory else ''))
+    print('|---|---|---|---|' + ('---|---|' if memory else ''))
     for config, r in results.items():
-        print(f"| {config} | {r['step_s'] * 1e3:.1f} | {r['images_per_s']:.1f} | "
-              f"{r['step_s'] / reference:.3f} |")
+        row = f"| {config} | {r['step_s'] * 1e3:.1f} | {r['images_per_s']:.1f} | {r['step_s'] / reference:.3f} |"
+        if memory:
+            row += f" {r.get('model_mb', 0):.0f} | {r.get('step_peak_mb', 0):.0f} |"
+        print(row)
     return results
 
 
