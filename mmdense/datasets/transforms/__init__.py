@@ -1,5 +1,6 @@
 from .color_jitter import ColorJitter
 from .formatting import PackSelfSupInputs
+from .loading import BadImageError, LoadImageFromFile, decode_image, find_image_problem
 from .multi_view import MultiView
 from .photometric import GaussianBlur, RandomGrayscale, Solarize
 from .random_flip import RandomFlipWithBox
@@ -7,8 +8,6 @@ from .random_resized_crop import RandomResizedCropWithBox, compose_view_box
 
 __all__ = [
     'MultiView', 'RandomResizedCropWithBox', 'RandomFlipWithBox', 'ColorJitter',
-    'RandomGrayscale', 'GaussianBlur', 'Solarize', 'PackSelfSupInputs', 'compose_view_box'
+    'RandomGrayscale', 'GaussianBlur', 'Solarize', 'PackSelfSupInputs', 'compose_view_box',
+    'LoadImageFromFile', 'BadImageError', 'decode_image', 'find_image_problem'
 ]
-from .loading import BadImageError, LoadImageFromFile, decode_image, find_image_problem  # noqa: E402
-
-__all__ += ['LoadImageFromFile', 'BadImageError', 'decode_image', 'find_image_problem']

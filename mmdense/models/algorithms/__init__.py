@@ -1,9 +1,7 @@
 from .base import BaseSelfSupervisor
 from .densecl import DenseCL
 from .mocov2 import MoCoV2
-
-__all__ = ['BaseSelfSupervisor', 'MoCoV2', 'DenseCL']
 from .pixcontrast import PixContrast
 from .pixpro import PixPro
 
-__all__ += ['PixPro', 'PixContrast']
+__all__ = ['BaseSelfSupervisor', 'MoCoV2', 'DenseCL', 'PixPro', 'PixContrast']
