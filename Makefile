@@ -18,8 +18,11 @@ setup:
 test: setup
 	$(PYTHON) -m pytest tests -q -p no:cacheprovider --timeout=$(TEST_TIMEOUT) $(PYTEST_ARGS)
 
+# Pre-train DenseCL and MoCo v2, fine-tune FCN-R18 from each and from random init;
+# table and plot in work_dirs/demo/ (docs/demo.md). DEMO_ARGS=--quick for the 1-minute check.
+DEMO_ARGS ?=
 demo: setup
-	$(PYTHON) tools/train.py configs/densecl/densecl_r18_demo.py --work-dir work_dirs/demo/densecl
+	$(PYTHON) tools/demo.py $(DEMO_ARGS)
 
 # Generated files only (training outputs, demo images, build leftovers); the venv and
 # the mmcv wheel cache survive: `rm -rf .venv` resets the environment.
