@@ -27,5 +27,5 @@ demo: setup
 # Generated files only (training outputs, demo images, build leftovers); the venv and
 # the mmcv wheel cache survive: `rm -rf .venv` resets the environment.
 clean:
-	rm -rf work_dirs data/demo build dist *.egg-info .pytest_cache
+	rm -rf work_dirs data/demo data/demo_byol build dist *.egg-info .pytest_cache
 	find mmdense tools tests configs -name __pycache__ -type d -prune -exec rm -rf {} +

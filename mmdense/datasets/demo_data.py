@@ -1,10 +1,13 @@
-"""Synthetic scene images for demos and tests, generated on the fly (numpy + cv2 only).
+"""Synthetic scene images for demos and tests, generated on the fly (no download).
 
-Each image is a small "scene": a textured, smoothly varying background with
-several objects of irregular outline drawn over each other (so they occlude),
-at varied scale and position, some cut by the image border. Objects are what
-dense methods must tell apart, so the images have the structure that makes
-DenseCL/PixPro differ from MoCo, at a size that trains in seconds.
+Each image is a small "scene": a random crop of a natural photograph or texture
+that scikit-image ships inside its wheel (a cat, a coffee cup, motorcycles, grass,
+bricks, ...), with several objects of irregular outline drawn over it and over
+each other (so they occlude), at varied scale and position, some cut by the image
+border. Each object category has its own outline and, most of the time, its own
+surface texture, as real categories do; colours come from the scene type. Objects
+are what dense methods must tell apart, so the images have the structure that
+makes DenseCL/PixPro differ from MoCo, at a size that trains in seconds.
 
 Layout written under ``root`` (ImageNet style, so the ImageNet configs and
 :class:`~mmdense.datasets.UnlabeledImageDataset` read it unchanged)::
@@ -13,13 +16,15 @@ Layout written under ``root`` (ImageNet style, so the ImageNet configs and
     root/unlabeled/meta/train.txt          # "<scene_type>/<name>.JPEG <scene index>"
 
 Every split is written into a hidden temporary folder and renamed into place
-in one step, so concurrent generators (all ranks of a distributed run) end
+in one step, with a ``.generator`` stamp (generator version and arguments) that a
+later call checks, so data from another version or size is never used silently, so concurrent generators (all ranks of a distributed run) end
 with one complete tree and readers never see a partial one. :func:`render_scene`
 also returns a per-pixel object-category map, ready for labelled splits.
 
 Run ``python -m mmdense.datasets.demo_data --root data/demo`` to write it.
 """
 import argparse
+import functools
 import os
 import os.path as osp
 import shutil
@@ -31,23 +36,30 @@ import cv2
 import numpy as np
 
 OBJECT_CATEGORIES = ('ellipse', 'polygon', 'blob', 'star')
+# Bumped whenever the rendered bytes change for the same arguments; part of the stamp.
+GENERATOR_VERSION = 2
+TEXTURE_KINDS = ('mottled', 'stripes', 'checks', 'spots')
+# Each category's usual surface; an object has it with this probability, else any kind.
+CATEGORY_TEXTURES = dict(ellipse='mottled', polygon='stripes', blob='spots', star='checks')
+TYPICAL_TEXTURE_PROB = 0.8
 
 
 class SceneStyle(NamedTuple):
-    """How one scene type looks: background colour and texture, object colours (BGR)."""
-    background: tuple[float, float, float]
-    texture: str  # 'smooth', 'noisy', 'stripes' or 'tiles'
+    """How one scene type looks: background sources, tint, object colours (BGR)."""
+    backgrounds: tuple[str, ...]  # files in scikit-image's data folder
+    tint: tuple[float, float, float]  # colour given to the grey textures among them
     palette: tuple[tuple[float, float, float], ...]
 
 
 SCENE_STYLES: dict[str, SceneStyle] = {
-    'meadow': SceneStyle((60, 150, 90), 'noisy',
+    'meadow': SceneStyle(('grass.png', 'chelsea.png'), (60, 150, 90),
                          ((40, 40, 200), (30, 200, 230), (200, 120, 60), (240, 240, 240))),
-    'street': SceneStyle((120, 120, 125), 'tiles',
+    'street': SceneStyle(('brick.png', 'motorcycle_left.png', 'motorcycle_right.png',
+                          'rocket.jpg'), (120, 120, 125),
                          ((30, 30, 180), (200, 90, 30), (40, 180, 220), (20, 20, 20))),
-    'kitchen': SceneStyle((170, 200, 220), 'stripes',
+    'kitchen': SceneStyle(('coffee.png', 'astronaut.png'), (170, 200, 220),
                           ((60, 90, 160), (180, 60, 150), (50, 150, 60), (90, 60, 40))),
-    'shore': SceneStyle((200, 170, 110), 'smooth',
+    'shore': SceneStyle(('gravel.png', 'hubble_deep_field.jpg'), (200, 170, 110),
                         ((80, 180, 230), (30, 90, 200), (220, 220, 200), (120, 60, 20))),
 }
 SCENE_TYPES = tuple(SCENE_STYLES)
@@ -78,9 +90,13 @@ def render_scene(rng: np.random.Generator, image_size: int, scene_type: str,
     instances = np.zeros((image_size, image_size), np.uint8)
     for index in range(rng.integers(3, 7)):
         category = int(rng.integers(len(OBJECT_CATEGORIES)))
-        mask = _object_mask(rng, image_size, OBJECT_CATEGORIES[category])
+        name = OBJECT_CATEGORIES[category]
+        mask = _object_mask(rng, image_size, name)
         colour = np.asarray(style.palette[rng.integers(len(style.palette))], np.float32)
-        texture = _texture(rng, image_size, colour + rng.normal(0, 15, 3))
+        kind = CATEGORY_TEXTURES[name]
+        if rng.uniform() >= TYPICAL_TEXTURE_PROB:
+            kind = TEXTURE_KINDS[rng.integers(len(TEXTURE_KINDS))]
+        texture = _texture(rng, image_size, colour + rng.normal(0, 15, 3), kind)
         # Drawing later objects over earlier ones is what creates occlusion.
         image[mask] = texture[mask]
         categories[mask] = category + 1
@@ -89,22 +105,38 @@ def render_scene(rng: np.random.Generator, image_size: int, scene_type: str,
     return (image, categories, instances) if return_instances else (image, categories)
 
 
+@functools.lru_cache(maxsize=None)
+def _photo(name: str) -> np.ndarray:
+    """One of scikit-image's bundled sample images as BGR float32 (H, W, 3), cached."""
+    try:
+        import skimage.data
+    except ImportError as error:
+        raise ImportError('The demo data draws its backgrounds from the sample images that '
+                          'scikit-image ships: pip install scikit-image (tools/setup/'
+                          'setup_env.sh installs it).') from error
+    path = osp.join(osp.dirname(skimage.data.__file__), name)
+    image = cv2.imread(path, cv2.IMREAD_COLOR)  # grey files come back as three equal planes
+    if image is None:
+        raise FileNotFoundError(f'{path} is missing from the installed scikit-image; '
+                                'reinstall it (pip install --force-reinstall scikit-image).')
+    return image.astype(np.float32)
+
+
 def _background(rng: np.random.Generator, size: int, style: SceneStyle) -> np.ndarray:
-    """A smooth colour field with the style's texture, float32 (S, S, 3)."""
-    grid = int(rng.integers(2, 5))
-    coarse = np.asarray(style.background, np.float32) + rng.normal(0, 30, (grid, grid, 3))
-    image = cv2.resize(coarse.astype(np.float32), (size, size), interpolation=cv2.INTER_CUBIC)
-    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) / size
-    if style.texture == 'noisy':
-        image += rng.normal(0, 14, (size, size, 1)).astype(np.float32)
-    elif style.texture == 'stripes':
-        period = rng.uniform(6, 14)
-        image += 18 * np.sin(2 * np.pi * yy * size / period + rng.uniform(0, 2 * np.pi))[..., None]
-    elif style.texture == 'tiles':
-        tile = int(rng.integers(8, 20))
-        checker = ((xx * size // tile + yy * size // tile) % 2) * 2 - 1
-        image += 12 * checker[..., None]
+    """A random square crop of one of the style's photographs, float32 (S, S, 3)."""
+    name = style.backgrounds[rng.integers(len(style.backgrounds))]
+    photo = _photo(name)
+    height, width = photo.shape[:2]
+    side = int(min(height, width) * rng.uniform(0.25, 1.0))
+    top, left = rng.integers(0, height - side + 1), rng.integers(0, width - side + 1)
+    crop = photo[top:top + side, left:left + side]
+    if rng.uniform() < 0.5:
+        crop = crop[:, ::-1]
+    image = cv2.resize(np.ascontiguousarray(crop), (size, size), interpolation=cv2.INTER_AREA)
+    if np.ptp(photo[..., 0] - photo[..., 2]) == 0:  # a grey texture: give it the scene's tint
+        image = image / 128 * np.asarray(style.tint, np.float32)
     # A light gradient across the scene, as from a light source off to one side.
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) / size
     angle = rng.uniform(0, 2 * np.pi)
     image += 25 * (np.cos(angle) * xx + np.sin(angle) * yy - 0.5)[..., None]
     return image + rng.normal(0, 3, (size, size, 3)).astype(np.float32)
@@ -141,59 +173,79 @@ def _object_mask(rng: np.random.Generator, size: int, category: str) -> np.ndarr
     return mask.astype(bool)
 
 
-def _texture(rng: np.random.Generator, size: int, colour: np.ndarray) -> np.ndarray:
-    """A full-image texture around ``colour`` (BGR), float32 (S, S, 3)."""
+def _texture(rng: np.random.Generator, size: int, colour: np.ndarray,
+             kind: str) -> np.ndarray:
+    """A full-image texture of ``kind`` (one of :data:`TEXTURE_KINDS`) around ``colour``
+    (BGR), float32 (S, S, 3)."""
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
     other = colour * rng.uniform(0.4, 0.8)
-    kind = rng.integers(4)
-    if kind == 0:  # mottled
+    if kind == 'mottled':
         weight = rng.normal(0, 0.15, (size, size)).astype(np.float32)
-    elif kind == 1:  # stripes at a random angle
+    elif kind == 'stripes':  # at a random angle
         angle, period = rng.uniform(0, np.pi), rng.uniform(3, 9)
         phase = (np.cos(angle) * xx + np.sin(angle) * yy) / period
         weight = (np.floor(phase) % 2).astype(np.float32)
-    elif kind == 2:  # checks
+    elif kind == 'checks':
         cell = int(rng.integers(3, 8))
         weight = ((xx // cell + yy // cell) % 2).astype(np.float32)
-    else:  # spots: thresholded smooth noise
+    elif kind == 'spots':  # thresholded smooth noise
         coarse = rng.uniform(0, 1, (size // 6 + 2, size // 6 + 2)).astype(np.float32)
         weight = (cv2.resize(coarse, (size, size), interpolation=cv2.INTER_CUBIC) > 0.6)
         weight = weight.astype(np.float32)
+    else:
+        raise ValueError(f'unknown texture kind {kind!r}; expected one of {TEXTURE_KINDS}')
     weight = weight[..., None]
     return colour * (1 - weight) + other * weight + rng.normal(0, 4, (size, size, 3))
 
 
-def publish_atomically(root: str, name: str, write: Callable[[str], None]) -> str:
+STAMP_FILE = '.generator'
+
+
+def publish_atomically(root: str, name: str, write: Callable[[str], None], stamp: str) -> str:
     """Create ``root/name`` with ``write`` unless it exists, never exposing a partial tree.
 
     ``write`` fills a hidden temporary folder next to the target, which is then
     renamed onto it: a rename within one file system is atomic, and it fails
     if another process has already renamed its own complete copy there, in
-    which case that copy is kept and ours is deleted.
+    which case that copy is kept and ours is deleted. The folder gets a
+    ``.generator`` file holding ``stamp``; an existing folder with another stamp
+    (other arguments, an older generator, or none) is an error, never reused.
 
     Args:
         root: Parent folder, created if missing.
         name: Name of the folder to create under ``root``.
         write: Called with the temporary folder to fill.
+        stamp: One line naming the generator version and every argument that
+            changes the content.
 
     Returns:
         str: The path ``root/name``.
+
+    Raises:
+        FileExistsError: ``root/name`` exists with a different stamp.
     """
     target = osp.join(root, name)
-    if osp.isdir(target):
-        return target
-    os.makedirs(root, exist_ok=True)
-    tmp_dir = tempfile.mkdtemp(prefix=f'.{name}.tmp-', dir=root)
-    try:
-        os.chmod(tmp_dir, 0o755)  # mkdtemp makes it owner-only
-        write(tmp_dir)
+    if not osp.isdir(target):
+        os.makedirs(root, exist_ok=True)
+        tmp_dir = tempfile.mkdtemp(prefix=f'.{name}.tmp-', dir=root)
         try:
-            os.rename(tmp_dir, target)
-        except OSError:
-            if not osp.isdir(target):
-                raise
-    finally:
-        shutil.rmtree(tmp_dir, ignore_errors=True)
+            os.chmod(tmp_dir, 0o755)  # mkdtemp makes it owner-only
+            write(tmp_dir)
+            with open(osp.join(tmp_dir, STAMP_FILE), 'w') as f:
+                f.write(stamp + '\n')
+            try:
+                os.rename(tmp_dir, target)
+            except OSError:
+                if not osp.isdir(target):
+                    raise
+        finally:
+            shutil.rmtree(tmp_dir, ignore_errors=True)
+    stamp_path = osp.join(target, STAMP_FILE)
+    found = open(stamp_path).read().strip() if osp.isfile(stamp_path) else 'no stamp'
+    if found != stamp:
+        raise FileExistsError(
+            f'{target} holds other generated data ({found}) than asked for ({stamp}). '
+            'It is generated, so delete it (or pass another root) and run again.')
     return target
 
 
@@ -241,7 +293,9 @@ def generate_demo_data(root: str = 'data/demo',
                          f'{image_size}')
     return publish_atomically(
         root, 'unlabeled',
-        lambda out_dir: _write_unlabeled_split(out_dir, num_images, image_size, seed))
+        lambda out_dir: _write_unlabeled_split(out_dir, num_images, image_size, seed),
+        f'mmdense demo data v{GENERATOR_VERSION}: unlabeled num_images={num_images} '
+        f'image_size={image_size} seed={seed}')
 
 
 def main(argv: list[str] | None = None) -> None:

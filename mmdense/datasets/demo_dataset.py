@@ -1,5 +1,4 @@
 """The synthetic demo split as a dataset that writes itself on first use."""
-import os.path as osp
 
 from mmdense.registry import DATASETS
 from .unlabeled_image_dataset import UnlabeledImageDataset
@@ -11,7 +10,10 @@ class DemoUnlabeledDataset(UnlabeledImageDataset):
 
     The images are written by :func:`~mmdense.datasets.demo_data.generate_demo_data`
     when the dataset first loads its list and ``data_root/unlabeled`` does not
-    exist; an existing split is used as it is, whatever its size.
+    exist. An existing split is used only if it was generated with the same
+    arguments by the same generator version (its ``.generator`` stamp); otherwise
+    loading fails with an error that names the folder (delete it to regenerate).
+    Use ``indices`` to train on part of a split.
 
     Args:
         data_root: Demo data root (the ``root`` of ``generate_demo_data``).
@@ -45,9 +47,10 @@ class DemoUnlabeledDataset(UnlabeledImageDataset):
         Returns:
             list[dict]: One ``dict(img_path=...)`` per image.
         """
-        if not osp.isdir(osp.join(self.demo_root, 'unlabeled')):
-            # Imported here, not at module level: the package must not import demo_data
-            # itself, or `python -m mmdense.datasets.demo_data` warns about a double import.
-            from .demo_data import generate_demo_data
-            generate_demo_data(self.demo_root, self.num_images, self.image_size, self.seed)
+        # Imported here, not at module level: the package must not import demo_data
+        # itself, or `python -m mmdense.datasets.demo_data` warns about a double import.
+        from .demo_data import generate_demo_data
+
+        # Writes the split if missing, checks its stamp if not.
+        generate_demo_data(self.demo_root, self.num_images, self.image_size, self.seed)
         return super().load_data_list()

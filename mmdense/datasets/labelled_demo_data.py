@@ -41,7 +41,8 @@ import cv2
 import numpy as np
 from pycocotools import mask as mask_utils
 
-from .demo_data import OBJECT_CATEGORIES, SCENE_TYPES, publish_atomically, render_scene
+from .demo_data import (GENERATOR_VERSION, OBJECT_CATEGORIES, SCENE_TYPES, publish_atomically,
+                        render_scene)
 
 FORMATS = ('coco', 'voc', 'ade20k', 'cityscapes')
 SPLITS = ('train', 'val')
@@ -250,7 +251,10 @@ def generate_labelled_demo_data(root: str = 'data/demo_labelled',
                    lambda out: _write_ade20k(out, scenes)),
         'cityscapes': (root, 'cityscapes', lambda out: _write_cityscapes(out, scenes)),
     }
-    return {fmt: publish_atomically(*writers[fmt]) for fmt in formats}
+    stamp = (f'mmdense labelled demo data v{GENERATOR_VERSION}: num_train={num_train} '
+             f'num_val={num_val} image_size={image_size} classes={",".join(classes)} '
+             f'min_area={min_area} seed={seed}')
+    return {fmt: publish_atomically(*writers[fmt], stamp) for fmt in formats}
 
 
 def main(argv: list[str] | None = None) -> dict[str, str]:

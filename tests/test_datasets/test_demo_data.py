@@ -7,6 +7,7 @@ import time
 
 import cv2
 import numpy as np
+import pytest
 import torch
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
@@ -50,9 +51,21 @@ def test_generation_is_deterministic_for_a_seed(tmp_path):
     second = tree_digest(generate_demo_data(str(tmp_path / 'b'), num_images=8, image_size=32))
     other = tree_digest(
         generate_demo_data(str(tmp_path / 'c'), num_images=8, image_size=32, seed=1))
-    assert len(first) == 9 and first == second
+    assert len(first) == 10 and first == second  # 8 images, the list, the stamp
     assert first['meta/train.txt'] == other['meta/train.txt']
     assert all(first[key] != other[key] for key in first if key.endswith('.JPEG'))
+
+
+def test_existing_data_of_other_arguments_is_refused_not_reused(tmp_path):
+    root = str(tmp_path / 'demo')
+    split = generate_demo_data(root, num_images=4, image_size=32)
+    assert generate_demo_data(root, num_images=4, image_size=32) == split  # same: reused
+    with pytest.raises(FileExistsError, match=r'unlabeled holds other generated data.*'
+                       r'num_images=4.*num_images=8.*delete it'):
+        generate_demo_data(root, num_images=8, image_size=32)
+    os.remove(osp.join(split, '.generator'))  # data from before the stamp existed
+    with pytest.raises(FileExistsError, match='no stamp'):
+        generate_demo_data(root, num_images=4, image_size=32)
 
 
 def test_scenes_have_several_occluding_objects_over_a_textured_background():
@@ -98,7 +111,7 @@ def test_cli_writes_once(tmp_path, capsys):
     root = str(tmp_path / 'cli')
     main(['--root', root, '--num-images', '4', '--image-size', '32'])
     assert 'Wrote' in capsys.readouterr().out
-    main(['--root', root])
+    main(['--root', root, '--num-images', '4', '--image-size', '32'])
     assert 'already exists' in capsys.readouterr().out
     assert len(os.listdir(osp.join(root, 'unlabeled', 'train', SCENE_TYPES[0]))) == 1
 
@@ -108,7 +121,11 @@ def test_demo_dataset_generates_itself_on_first_use(tmp_path):
     dataset = DemoUnlabeledDataset(data_root=root, num_images=6, image_size=32)
     assert len(dataset) == 6
     assert osp.isfile(dataset.get_data_info(5)['img_path'])
-    assert len(DemoUnlabeledDataset(data_root=root, num_images=99)) == 6  # reused as is
+    assert len(DemoUnlabeledDataset(data_root=root, num_images=6, image_size=32)) == 6
+    with pytest.raises(FileExistsError, match='num_images=6 .*num_images=99'):
+        DemoUnlabeledDataset(data_root=root, num_images=99, image_size=32)
+    assert len(DemoUnlabeledDataset(data_root=root, num_images=6, image_size=32,
+                                    indices=4)) == 4
 
 
 def test_demo_config_gives_two_normalised_64px_views(tmp_path):

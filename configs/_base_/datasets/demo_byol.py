@@ -1,10 +1,11 @@
-# Synthetic demo scenes (generated into data/demo/ on first use) with the BYOL
+# Synthetic demo scenes (generated into data/demo_byol/ on first use; its own folder
+# because the images are larger than demo_mocov2.py's) with the BYOL
 # asymmetric augmentation of imagenet_byol.py at 96x96 (a 3x3 C5 grid for R18):
 # for smoke tests and CPU demos of PixPro / PixContrast.
 _base_ = './imagenet_byol.py'
 
 dataset_type = 'DemoUnlabeledDataset'
-data_root = 'data/demo/'
+data_root = 'data/demo_byol/'
 crop_size = 96
 
 view_pipeline1 = [
