@@ -1,8 +1,9 @@
 """The one-command demo at its ``--quick`` scale, end to end (tools/demo.py --quick).
 
-One module-scoped run (about 30 s on one free core) pre-trains DenseCL and MoCo v2 for
-two epochs of two iterations, fine-tunes FCN-R18 three times for four iterations,
-and writes the table, the JSON and the plot that the tests below check.
+One module-scoped run (about 40 s on one free core) pre-trains DenseCL and MoCo v2 for
+two epochs of two iterations, trains FCN-R18 six times for four iterations (each start
+fine-tuned and with its backbone frozen), and writes the table, the JSON and the plot
+that the tests below check.
 """
 import json
 import re
@@ -33,21 +34,24 @@ def _table_rows(text: str) -> dict:
     rows = {}
     for line in text.splitlines():
         cells = [c.strip() for c in line.strip().strip('|').split('|')]
-        if len(cells) == 5 and cells[0] in ROWS:
+        if len(cells) == 7 and cells[0] in ROWS:
             rows[cells[0]] = cells[1:]
     return rows
+
+
+HEADER = ('| Method | Pre-train time (s) | mIoU, frozen backbone | aAcc, frozen backbone '
+          '| mIoU, fine-tuned | aAcc, fine-tuned | Transfer time (s) |')
 
 
 def test_table_has_three_rows_with_percentages(demo):
     work_dir, _ = demo
     text = (work_dir / 'results.md').read_text()
-    header = '| Method | Pre-train time (s) | Fine-tune time (s) | mIoU | aAcc |'
-    assert text.splitlines()[0] == header
+    assert text.splitlines()[0] == HEADER
     rows = _table_rows(text)
     assert list(rows) == list(ROWS)
-    for name, (pre, fine, miou, aacc) in rows.items():
+    for name, (pre, *percentages, seconds) in rows.items():
         assert (pre == '-') == (name == 'Random init')
-        assert float(fine) > 0 and 0 <= float(miou) <= 100 and 0 <= float(aacc) <= 100
+        assert float(seconds) > 0 and all(0 <= float(p) <= 100 for p in percentages)
     assert re.search(r'^Seed 0, 1 run per method \(single values\)', text, re.M)
 
 
@@ -61,9 +65,11 @@ def test_json_matches_the_table(demo):
     rows = _table_rows(results['table'])
     assert [r['method'] for r in results['rows']] == list(ROWS)
     for row in results['rows']:
-        pre, fine, miou, aacc = rows[row['method']]
+        pre, frozen_miou, frozen_aacc, miou, aacc, seconds = rows[row['method']]
+        frozen = row['frozen']
         assert miou == f"{row['mIoU']:.2f}" and aacc == f"{row['aAcc']:.2f}"
-        assert fine == f"{row['finetune_s']:.1f}"
+        assert frozen_miou == f"{frozen['mIoU']:.2f}" and frozen_aacc == f"{frozen['aAcc']:.2f}"
+        assert seconds == f"{row['finetune_s'] + frozen['finetune_s']:.1f}"
         assert pre == ('-' if row['pretrain_s'] is None else f"{row['pretrain_s']:.1f}")
 
 
@@ -115,6 +121,14 @@ def test_pretrained_backbones_were_loaded(demo):
     for name in pretrained:
         far = (finetuned['Random init'] - pretrained[name]['conv1.weight']).norm()
         assert far / pretrained[name]['conv1.weight'].norm() > 0.5
+    # The frozen runs keep every backbone tensor (weights and BN statistics) as loaded.
+    for name in ROWS:
+        frozen = _backbone_weights(torch.load(rows[name]['frozen']['checkpoint'],
+                                              map_location='cpu', weights_only=False),
+                                   'backbone.')
+        if name in pretrained:
+            assert frozen.keys() == pretrained[name].keys()
+            assert all(torch.equal(frozen[k], pretrained[name][k]) for k in frozen)
 
 
 def test_similarity_map_is_one_at_the_query(demo, tmp_path):
@@ -128,13 +142,15 @@ def test_similarity_map_is_one_at_the_query(demo, tmp_path):
 
 
 def test_results_table_format():
-    rows = [dict(method='DenseCL', pretrain_s=12.345, finetune_s=6.0, mIoU=41.234, aAcc=80.0),
-            dict(method='Random init', pretrain_s=None, finetune_s=5.56, mIoU=3.0, aAcc=9.999)]
+    rows = [dict(method='DenseCL', pretrain_s=12.345, finetune_s=6.0, mIoU=41.234, aAcc=80.0,
+                 frozen=dict(mIoU=30.0, aAcc=70.125, finetune_s=4.0)),
+            dict(method='Random init', pretrain_s=None, finetune_s=5.56, mIoU=3.0, aAcc=9.999,
+                 frozen=dict(mIoU=1.0, aAcc=2.0, finetune_s=1.0))]
     assert results_table(rows, seed=3, runs=2).splitlines() == [
-        '| Method | Pre-train time (s) | Fine-tune time (s) | mIoU | aAcc |',
-        '| --- | --- | --- | --- | --- |',
-        '| DenseCL | 12.3 | 6.0 | 41.23 | 80.00 |',
-        '| Random init | - | 5.6 | 3.00 | 10.00 |',
+        HEADER,
+        '| --- | --- | --- | --- | --- | --- | --- |',
+        '| DenseCL | 12.3 | 30.00 | 70.12 | 41.23 | 80.00 | 10.0 |',
+        '| Random init | - | 1.00 | 2.00 | 3.00 | 10.00 | 6.6 |',
         '',
         'Seed 3, 2 runs per method (means); FCN-R18 on the labelled demo split, CPU.',
     ]

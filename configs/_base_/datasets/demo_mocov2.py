@@ -21,7 +21,10 @@ view_pipeline = [
     dict(type='RandomGrayscale', prob=0.2),
     dict(
         type='RandomApply',
-        transforms=[dict(type='GaussianBlur', sigma_min=0.1, sigma_max=2.0)],
+        # MoCo v2's sigma range (0.1, 2.0) is for 224-pixel crops; scaled to 64 pixels, so
+        # the blur removes as much of an object's detail as it does on ImageNet.
+        transforms=[dict(type='GaussianBlur', sigma_min=0.1 * crop_size / 224,
+                         sigma_max=2.0 * crop_size / 224)],
         prob=0.5),
     dict(type='RandomFlipWithBox', prob=0.5, direction='horizontal'),
 ]
