@@ -103,14 +103,15 @@ class DenseCL(MoCoV2):
         matched_k = torch.gather(k_dense, 2, match.unsqueeze(1).expand(-1, k_dense.shape[1], -1))
         pos_dense = (q_dense * matched_k).sum(dim=1).reshape(-1, 1)  # (N*S*S, 1)
         q_cells = q_dense.transpose(1, 2).reshape(-1, q_dense.shape[1])  # (N*S*S, D)
-        # clone: the queues are overwritten below, before backward reads them.
-        neg_dense = q_cells @ self.dense_queue.feats.clone().t()
 
         pos = (q * k).sum(dim=1, keepdim=True)
-        neg = q @ self.queue.feats.clone().t()
+        neg = q @ self.queue.feats.clone().t()  # clone: the queues change before backward
 
         loss_single = self.head.loss(pos, neg)
-        loss_dense = self.head.loss(pos_dense, neg_dense)
+        # The dense logits are the large ones (N*S*S rows): the head tiles them when its
+        # chunk_size is set.
+        loss_dense = self.head.loss_against_queue(q_cells, pos_dense,
+                                                  self.dense_queue.feats.clone())
         self.queue.enqueue(k)
         self.dense_queue.enqueue(k_pooled)
         return dict(
