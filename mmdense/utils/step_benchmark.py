@@ -13,6 +13,34 @@ from mmdense.registry import MODELS
 
 
 MMPRETRAIN_PREFIX = 'mmpretrain::'
+SUPERVISED_PREFIX = 'supervised::resnet'
+
+
+class SupervisedResNetReference(torch.nn.Module):
+    """Supervised ImageNet training step of a ResNet, the reference for the step ratios.
+
+    ResNet (mmdet's, as our configs use), global average pooling, a 1000-way linear
+    classifier, cross-entropy against random labels; it reads the first view only, as
+    supervised training sees one image per sample. Not a training recipe: a step of
+    the same compute as torchvision's/mmpretrain's ResNet-50 ImageNet step.
+    """
+
+    def __init__(self, depth: int, num_classes: int = 1000) -> None:
+        super().__init__()
+        from mmdet.models.backbones import ResNet
+        self.backbone = ResNet(depth=depth, out_indices=(3, ), zero_init_residual=False)
+        width = 512 * (4 if depth >= 50 else 1)
+        self.fc = torch.nn.Linear(width, num_classes)
+        self.num_classes = num_classes
+
+    def init_weights(self) -> None:
+        self.backbone.init_weights()
+
+    def loss(self, inputs: List[torch.Tensor], data_samples=None) -> Dict[str, torch.Tensor]:
+        images = inputs[0]
+        feats = self.backbone(images)[-1].mean(dim=(2, 3))
+        labels = torch.arange(images.shape[0], device=images.device) % self.num_classes
+        return dict(loss=torch.nn.functional.cross_entropy(self.fc(feats), labels))
 
 
 def _build_mmpretrain_model(config: str, queue_len: Optional[int]) -> torch.nn.Module:
@@ -47,11 +75,20 @@ def _build_mmpretrain_model(config: str, queue_len: Optional[int]) -> torch.nn.M
 def build_model_for_benchmark(config: str, queue_len: Optional[int] = None) -> torch.nn.Module:
     """Build and initialise the model of ``config`` (no data, no Runner).
 
-    ``config`` is an mmdense config path, or ``mmpretrain::<path in mmpretrain's
-    configs>`` for the mmpretrain reference implementation.
+    ``config`` is an mmdense config path, ``mmpretrain::<path in mmpretrain's
+    configs>`` for the mmpretrain reference implementation, or
+    ``supervised::resnet<depth>`` (e.g. ``supervised::resnet50``) for a supervised
+    classification step (:class:`SupervisedResNetReference`).
     """
     if config.startswith(MMPRETRAIN_PREFIX):
         return _build_mmpretrain_model(config, queue_len)
+    if config.startswith(SUPERVISED_PREFIX):
+        depth = config[len(SUPERVISED_PREFIX):]
+        if depth not in ('18', '34', '50', '101', '152'):
+            raise ValueError(f'{config}: expected supervised::resnet18/34/50/101/152.')
+        model = SupervisedResNetReference(int(depth))
+        model.init_weights()
+        return model
     cfg = Config.fromfile(config)
     model_cfg = cfg.model.copy()
     if 'data_preprocessor' not in model_cfg and cfg.get('data_preprocessor') is not None:

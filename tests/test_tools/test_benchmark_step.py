@@ -48,3 +48,17 @@ def test_mmpretrain_reference_without_mmpretrain_says_how_to_get_it():
         pass
     with pytest.raises(ImportError, match='mmpretrain 1.2.0 as a reference'):
         build_model_for_benchmark('mmpretrain::densecl/densecl_resnet50_8xb32-coslr-200e_in1k.py')
+
+
+def test_supervised_reference_is_a_one_view_classification_step():
+    import torch
+    model = build_model_for_benchmark('supervised::resnet18')
+    assert model.fc.in_features == 512 and model.fc.out_features == 1000
+    views = [torch.randn(2, 3, 64, 64), torch.full((2, 3, 64, 64), float('nan'))]
+    loss = model.loss(views)['loss']  # the second view is never read
+    assert torch.isfinite(loss) and loss.item() > 0
+    results = benchmark_steps([DENSECL, 'supervised::resnet18'], batch_size=2, image_size=64,
+                              warmup=0, repeats=1)
+    assert results['supervised::resnet18']['step_s'] > 0
+    with pytest.raises(ValueError, match='supervised::resnet18/34/50'):
+        build_model_for_benchmark('supervised::resnet42')

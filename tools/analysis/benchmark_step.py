@@ -6,6 +6,9 @@ Example:
     # against mmpretrain 1.2.0's DenseCL (benchmark-only install on PYTHONPATH)
     python tools/analysis/benchmark_step.py configs/densecl/densecl_r50_8xb32-coslr-200e_in1k.py \
         --compare mmpretrain::densecl/densecl_resnet50_8xb32-coslr-200e_in1k.py
+    # PixPro against a supervised ResNet-50 ImageNet step (one view, 1000-way cross-entropy)
+    python tools/analysis/benchmark_step.py configs/pixpro/pixpro_r50_8xb128-lars-100e_in1k.py \
+        --compare supervised::resnet50
     # GPU: mixed precision and channels_last
     python tools/analysis/benchmark_step.py CONFIG --device cuda --amp fp16 --channels-last --batch-size 32
 """
