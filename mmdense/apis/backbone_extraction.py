@@ -11,15 +11,15 @@ detectron2 ``.pkl``.
 The command-line wrapper is ``tools/model_converters/extract_backbone.py``.
 """
 import argparse
-import os
+import io
 import os.path as osp
 import pickle
 import re
-import tempfile
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 
+from mmdense.utils.atomic_file_backend import atomic_write_bytes
 from mmdense.version import __version__
 
 ENCODERS = ('backbone', 'momentum_backbone')
@@ -211,20 +211,12 @@ def save_backbone(state: dict, out_path: str, fmt: str) -> str:
     if expected_key not in state:
         raise ValueError(f"A {fmt} backbone needs a '{expected_key}' entry; pass what "
                          f"extract_backbone(..., fmt='{fmt}') returned.")
-    out_dir = osp.dirname(osp.abspath(out_path))
-    os.makedirs(out_dir, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out_dir, prefix='.tmp_', suffix=osp.basename(out_path))
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            if fmt == 'detectron2':
-                pickle.dump(state, f)
-            else:
-                torch.save(state, f)
-        os.replace(tmp, out_path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
+    buffer = io.BytesIO()
+    if fmt == 'detectron2':
+        pickle.dump(state, buffer)
+    else:
+        torch.save(state, buffer)
+    atomic_write_bytes(buffer.getvalue(), out_path)
     return out_path
 
 

@@ -14,15 +14,14 @@ import argparse
 import datetime
 import hashlib
 import io
-import os
 import os.path as osp
 import re
-import tempfile
 from typing import Any, Dict, Optional, Sequence, Tuple
 
 import mmengine
 import torch
 
+from mmdense.utils.atomic_file_backend import atomic_write_bytes
 from mmdense.version import __version__
 from .backbone_extraction import ENCODERS, extract_backbone
 
@@ -75,21 +74,7 @@ def _write_hashed(obj: dict, out_prefix: str, date: str) -> str:
     data = buffer.getvalue()
     short = hashlib.sha256(data).hexdigest()[:8]
     out_path = f'{out_prefix}_{date}-{short}.pth'
-    out_dir = osp.dirname(osp.abspath(out_path))
-    os.makedirs(out_dir, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out_dir, prefix='.tmp_publish_')
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        # mkstemp creates 0600; published files are meant to be shared.
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, out_path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
+    atomic_write_bytes(data, out_path, mode=0o644)  # published files are meant to be shared
     return out_path
 
 

@@ -13,7 +13,7 @@ import os
 import os.path as osp
 import tempfile
 from pathlib import Path
-from typing import Union
+from typing import Optional, Union
 
 from mmengine.fileio import LocalBackend, register_backend
 
@@ -37,12 +37,15 @@ def _fsync_dir(folder: str) -> None:
         os.close(fd)
 
 
-def atomic_write_bytes(data: bytes, path: Union[str, Path]) -> None:
+def atomic_write_bytes(data: bytes, path: Union[str, Path], mode: Optional[int] = None) -> None:
     """Write ``data`` to ``path`` so readers see the old or the new file, never a part.
 
     Args:
         data: The bytes to write.
         path: Target file; its folder is created if missing.
+        mode: Permission bits the file gets before it appears under ``path``
+            (e.g. ``0o644`` for files meant to be shared); None keeps the
+            owner-only ``0o600`` of the temporary file.
     """
     path = os.fspath(path)
     folder = osp.dirname(osp.abspath(path))
@@ -55,6 +58,8 @@ def atomic_write_bytes(data: bytes, path: Union[str, Path]) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        if mode is not None:
+            os.chmod(tmp_path, mode)
         os.replace(tmp_path, path)
     except BaseException:
         # Also on KeyboardInterrupt/SystemExit; a SIGKILL leaves the hidden temporary
