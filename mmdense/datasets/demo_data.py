@@ -106,8 +106,9 @@ def render_scene(rng: np.random.Generator, image_size: int, scene_type: str,
 
 
 @functools.lru_cache(maxsize=None)
-def _photo(name: str) -> np.ndarray:
-    """One of scikit-image's bundled sample images as BGR float32 (H, W, 3), cached."""
+def _photo(name: str) -> tuple[np.ndarray, bool]:
+    """One of scikit-image's bundled sample images as BGR float32 (H, W, 3), cached,
+    and whether it is grey (its three planes equal)."""
     try:
         import skimage.data
     except ImportError as error:
@@ -119,13 +120,13 @@ def _photo(name: str) -> np.ndarray:
     if image is None:
         raise FileNotFoundError(f'{path} is missing from the installed scikit-image; '
                                 'reinstall it (pip install --force-reinstall scikit-image).')
-    return image.astype(np.float32)
+    return image.astype(np.float32), bool((image[..., 0] == image[..., 2]).all())
 
 
 def _background(rng: np.random.Generator, size: int, style: SceneStyle) -> np.ndarray:
     """A random square crop of one of the style's photographs, float32 (S, S, 3)."""
     name = style.backgrounds[rng.integers(len(style.backgrounds))]
-    photo = _photo(name)
+    photo, grey = _photo(name)
     height, width = photo.shape[:2]
     side = int(min(height, width) * rng.uniform(0.25, 1.0))
     top, left = rng.integers(0, height - side + 1), rng.integers(0, width - side + 1)
@@ -133,7 +134,7 @@ def _background(rng: np.random.Generator, size: int, style: SceneStyle) -> np.nd
     if rng.uniform() < 0.5:
         crop = crop[:, ::-1]
     image = cv2.resize(np.ascontiguousarray(crop), (size, size), interpolation=cv2.INTER_AREA)
-    if np.ptp(photo[..., 0] - photo[..., 2]) == 0:  # a grey texture: give it the scene's tint
+    if grey:  # a grey texture: give it the scene's tint
         image = image / 128 * np.asarray(style.tint, np.float32)
     # A light gradient across the scene, as from a light source off to one side.
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) / size

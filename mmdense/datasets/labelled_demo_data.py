@@ -31,6 +31,7 @@ deterministic function of the arguments. Run
 ``python -m mmdense.datasets.labelled_demo_data --root data/demo_labelled``.
 """
 import argparse
+import functools
 import json
 import os
 import os.path as osp
@@ -239,17 +240,23 @@ def generate_labelled_demo_data(root: str = 'data/demo_labelled',
         raise ValueError(f'need num_train, num_val >= 1 and image_size >= 16, got '
                          f'{num_train}, {num_val}, {image_size}.')
     classes = tuple(classes)
-    scenes = {
-        split: [render_labelled_scene(seed, split, i, image_size, classes, min_area)
-                for i in range(count)]
-        for split, count in (('train', num_train), ('val', num_val))
-    }
+
+    # Rendered on the first write only: a call that finds every format in place renders
+    # nothing.
+    @functools.lru_cache(maxsize=1)
+    def scenes() -> dict:
+        return {
+            split: [render_labelled_scene(seed, split, i, image_size, classes, min_area)
+                    for i in range(count)]
+            for split, count in (('train', num_train), ('val', num_val))
+        }
+
     writers = {
-        'coco': (root, 'coco', lambda out: _write_coco(out, scenes, classes)),
-        'voc': (root, 'VOCdevkit', lambda out: _write_voc(out, scenes, classes)),
+        'coco': (root, 'coco', lambda out: _write_coco(out, scenes(), classes)),
+        'voc': (root, 'VOCdevkit', lambda out: _write_voc(out, scenes(), classes)),
         'ade20k': (osp.join(root, 'ade'), 'ADEChallengeData2016',
-                   lambda out: _write_ade20k(out, scenes)),
-        'cityscapes': (root, 'cityscapes', lambda out: _write_cityscapes(out, scenes)),
+                   lambda out: _write_ade20k(out, scenes())),
+        'cityscapes': (root, 'cityscapes', lambda out: _write_cityscapes(out, scenes())),
     }
     stamp = (f'mmdense labelled demo data v{GENERATOR_VERSION}: num_train={num_train} '
              f'num_val={num_val} image_size={image_size} classes={",".join(classes)} '
