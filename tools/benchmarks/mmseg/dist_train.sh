@@ -17,22 +17,6 @@ CONFIG=$1
 PRETRAIN=$2
 GPUS=$3
 shift 3
-NNODES=${NNODES:-1}
-NODE_RANK=${NODE_RANK:-0}
-PORT=${PORT:-29500}
-MASTER_ADDR=${MASTER_ADDR:-127.0.0.1}
-
 ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
-if [ -z "${PYTHON:-}" ]; then
-    VENV=${MMDENSE_VENV:-$ROOT/.venv}
-    if [ -x "$VENV/bin/python" ]; then PYTHON=$VENV/bin/python; else PYTHON=python; fi
-fi
-
-export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
-exec "$PYTHON" -m torch.distributed.run \
-    --nnodes="$NNODES" \
-    --node_rank="$NODE_RANK" \
-    --master_addr="$MASTER_ADDR" \
-    --master_port="$PORT" \
-    --nproc_per_node="$GPUS" \
-    "$ROOT/tools/benchmarks/train.py" "$CONFIG" "$PRETRAIN" --launcher pytorch --scope mmseg "$@"
+exec bash "$ROOT/tools/torchrun.sh" "$ROOT/tools/benchmarks/train.py" "$GPUS" "$CONFIG" "$PRETRAIN" \
+    --launcher pytorch --scope mmseg "$@"
