@@ -147,8 +147,8 @@ def finetune(checkpoint: Optional[str], ade_root: str, work_dir: str, scale: Dem
     """Fine-tune FCN-R18 on the labelled ADE20K-layout split and return its evaluation.
 
     Args:
-        checkpoint: Pre-training checkpoint whose backbone initialises the model, or
-            None for random init.
+        checkpoint: Pre-training checkpoint (or a backbone file already extracted
+            from one) whose backbone initialises the model, or None for random init.
         ade_root: The ``ADEChallengeData2016`` folder.
         work_dir: Runner work dir.
         scale: Demo sizes.
@@ -392,7 +392,8 @@ def _run_demo(work_dir: str, data_root: str, quick: bool, seed: int) -> dict:
     for name, method in METHODS.items():
         result = finetune(checkpoints.get(name), ade_root,
                           osp.join(work_dir, 'finetune', method or 'random'), scale, seed)
-        frozen = finetune(checkpoints.get(name), ade_root,
+        # The backbone file the first run extracted (None for random init): not again.
+        frozen = finetune(result['backbone'], ade_root,
                           osp.join(work_dir, 'frozen', method or 'random'), scale, seed,
                           frozen=True)
         rows.append(dict(method=name, pretrain_s=pretrain_s.get(name),
