@@ -105,13 +105,12 @@ class DenseCL(MoCoV2):
         q_cells = q_dense.transpose(1, 2).reshape(-1, q_dense.shape[1])  # (N*S*S, D)
 
         pos = (q * k).sum(dim=1, keepdim=True)
-        neg = q @ self.queue.feats.clone().t()  # clone: the queues change before backward
-
-        loss_single = self.head.loss(pos, neg)
-        # The dense logits are the large ones (N*S*S rows): the head tiles them when its
-        # chunk_size is set.
-        loss_dense = self.head.loss_against_queue(q_cells, pos_dense,
-                                                  self.dense_queue.feats.clone())
+        # The head reads the queues only during these calls (its gradients are computed
+        # there), so they are updated in place right after, before backward.
+        loss_single = self.head.loss_against_queue(q, pos, self.queue.feats)
+        # The dense logits are the large ones (N*S*S rows); the head's chunk_size bounds
+        # their transient buffer.
+        loss_dense = self.head.loss_against_queue(q_cells, pos_dense, self.dense_queue.feats)
         self.queue.enqueue(k)
         self.dense_queue.enqueue(k_pooled)
         return dict(

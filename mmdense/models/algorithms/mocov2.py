@@ -103,8 +103,7 @@ class MoCoV2(BaseSelfSupervisor):
         k = F.normalize(k, dim=1)
 
         pos = (q * k).sum(dim=1, keepdim=True)
-        # clone: the queue is overwritten below, before backward reads it.
-        neg = q @ self.queue.feats.clone().t()
-        loss = self.head.loss(pos, neg)
+        # The queue is only read during the call, so it can be updated right after.
+        loss = self.head.loss_against_queue(q, pos, self.queue.feats)
         self.queue.enqueue(k)
         return dict(loss=loss)

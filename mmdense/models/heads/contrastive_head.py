@@ -4,9 +4,9 @@ from typing import Optional
 import torch
 import torch.nn.functional as F
 from mmengine.model import BaseModule
-from torch.utils.checkpoint import checkpoint
 
 from mmdense.registry import MODELS
+from ..losses.infonce import info_nce
 
 
 @MODELS.register_module()
@@ -18,13 +18,11 @@ class ContrastiveHead(BaseModule):
 
     Args:
         temperature: ``T`` (0.2 for MoCo v2 and DenseCL).
-        chunk_size: For :meth:`loss_against_queue`: compute the loss over this many
-            queries at a time and recompute each chunk's logits during backward
-            instead of keeping them (activation checkpointing). None (default)
-            computes all logits at once. DenseCL's dense logits are
-            ``N * S * S x (1 + queue_len)``: 3.3 GB per fp32 copy at batch 256, and
-            autograd keeps several copies; tiling keeps one chunk's. Same loss and
-            gradients up to float rounding, at the cost of a second matmul per chunk.
+        chunk_size: For :meth:`loss_against_queue`: queries per chunk, which bounds
+            the one transient ``(chunk, 1 + K)`` logits buffer (None, the default: all
+            queries at once). DenseCL's dense logits are ``N * S * S x (1 + queue_len)``,
+            3.3 GB in fp32 at batch 256; nothing of that size is kept for backward
+            either way. Same loss and gradients for any value.
         init_cfg: MMEngine initialisation config (the head has no weights).
     """
 
@@ -57,38 +55,22 @@ class ContrastiveHead(BaseModule):
         labels = torch.zeros(logits.shape[0], dtype=torch.long, device=logits.device)
         return F.cross_entropy(logits, labels)
 
-    def _summed_loss(self, query: torch.Tensor, pos: torch.Tensor,
-                     negatives: torch.Tensor) -> torch.Tensor:
-        """Sum (not mean) of the InfoNCE of ``query`` rows against ``negatives``."""
-        logits = torch.cat([pos, query @ negatives.t()], dim=1) / self.temperature
-        if logits.dtype in (torch.float16, torch.bfloat16):
-            logits = logits.float()  # as in :meth:`loss`
-        labels = torch.zeros(logits.shape[0], dtype=torch.long, device=logits.device)
-        return F.cross_entropy(logits, labels, reduction='sum')
-
     def loss_against_queue(self, query: torch.Tensor, pos: torch.Tensor,
                            negatives: torch.Tensor) -> torch.Tensor:
-        """Mean InfoNCE with the negative similarities computed here, tiled if asked.
+        """Mean InfoNCE with the negative similarities computed here, without autograd's copies.
 
-        Equal to ``loss(pos, query @ negatives.t())``; with ``chunk_size`` set, the
-        ``(M, K)`` similarities and logits never exist whole (see the class docs).
+        Equal to ``loss(pos, query @ negatives.t())`` with the same gradients, through
+        :func:`~mmdense.models.losses.info_nce`: the gradients are computed during the
+        forward pass, a ``chunk_size`` of queries at a time, so no ``(M, K)`` logits
+        are kept for backward and none are recomputed.
 
         Args:
             query: Normalised queries, ``(M, D)``.
             pos: Similarity of each query to its positive, ``(M, 1)``.
-            negatives: Normalised negatives, ``(K, D)``; not modified afterwards
-                (pass a copy of a queue that is updated before backward).
+            negatives: Normalised negatives, ``(K, D)``; only read during this call,
+                so a queue may be updated in place right after it.
 
         Returns:
             Scalar loss.
         """
-        if self.chunk_size is None or query.shape[0] <= self.chunk_size:
-            return self.loss(pos, query @ negatives.t())
-        total = query.new_zeros((), dtype=torch.float32)
-        for start in range(0, query.shape[0], self.chunk_size):
-            end = start + self.chunk_size
-            # Non-reentrant checkpointing keeps only the inputs and replays the chunk
-            # (under the same autocast state) in backward.
-            total = total + checkpoint(self._summed_loss, query[start:end], pos[start:end],
-                                       negatives, use_reentrant=False)
-        return total / query.shape[0]
+        return info_nce(query, pos, negatives, self.temperature, self.chunk_size)
