@@ -36,6 +36,7 @@ def _chunk_loss_and_grads(query: torch.Tensor, pos: torch.Tensor, negatives: tor
     # sum of 65k exponentials would lose the positive. An fp32/fp64 product is reused.
     dtype = torch.promote_types(sim.dtype, torch.float32)
     logits = sim.to(dtype).mul_(inv_t)
+    del sim  # under autocast, the half-precision product: free it before the next buffers
     pos_logits = pos.to(dtype) * inv_t  # (m, 1)
     row_max = torch.maximum(logits.amax(dim=1, keepdim=True), pos_logits)
     probs = logits.sub_(row_max).exp_()  # exp(l - max), in place
