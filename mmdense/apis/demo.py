@@ -35,7 +35,7 @@ from .downstream_train import prepare_pretrained, replace_sync_bn, run_downstrea
 from .train import train
 
 __all__ = ['DemoScale', 'SCALES', 'METHODS', 'pretrain', 'finetune', 'results_table',
-           'similarity_map', 'plot_demo', 'run_demo', 'main']
+           'aggregate_runs', 'similarity_map', 'plot_demo', 'run_demo', 'main']
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 PRETRAIN_CONFIGS = {
@@ -208,27 +208,76 @@ def results_table(rows: List[dict], seed: int, runs: int = 1) -> str:
     Args:
         rows: Dicts with ``method``, ``pretrain_s`` (None without pre-training), the
             fine-tuned model's ``mIoU``, ``aAcc`` and ``finetune_s``, and ``frozen``: the
-            same three for the frozen-backbone run.
-        seed: The seed of every run.
-        runs: Runs behind each row (1: single values; more: the rows hold means).
+            same three for the frozen-backbone run. Rows from :func:`aggregate_runs`
+            also carry ``mIoU_std`` and ``aAcc_std`` (in ``frozen`` too), shown as
+            ``mean ± std``.
+        seed: The seed of the first run (run ``r`` uses ``seed + r``).
+        runs: Runs behind each row (1: single values; more: means and spreads).
 
     Returns:
-        str: Header, separator, one line per row, then a line stating seed and runs.
+        str: Header, separator, one line per row, then a line stating seeds and runs.
     """
+    def cell(result: dict, key: str) -> str:
+        if f'{key}_std' in result:
+            return f"{result[key]:.2f} ± {result[f'{key}_std']:.2f}"
+        return f'{result[key]:.2f}'
+
     lines = ['| Method | Pre-train time (s) | mIoU, frozen backbone | aAcc, frozen backbone '
              '| mIoU, fine-tuned | aAcc, fine-tuned | Transfer time (s) |',
              '| --- | --- | --- | --- | --- | --- | --- |']
     for row in rows:
         pre = '-' if row['pretrain_s'] is None else f"{row['pretrain_s']:.1f}"
         frozen = row['frozen']
-        lines.append(f"| {row['method']} | {pre} | {frozen['mIoU']:.2f} | {frozen['aAcc']:.2f} | "
-                     f"{row['mIoU']:.2f} | {row['aAcc']:.2f} | "
+        lines.append(f"| {row['method']} | {pre} | {cell(frozen, 'mIoU')} | "
+                     f"{cell(frozen, 'aAcc')} | {cell(row, 'mIoU')} | {cell(row, 'aAcc')} | "
                      f"{row['finetune_s'] + frozen['finetune_s']:.1f} |")
     lines.append('')
-    lines.append(f"Seed {seed}, {runs} run{'s' if runs != 1 else ''} per method "
-                 f"({'single values' if runs == 1 else 'means'}); "
-                 'FCN-R18 on the labelled demo split, CPU.')
+    if runs == 1:
+        lines.append(f'Seed {seed}, 1 run per method (single values); '
+                     'FCN-R18 on the labelled demo split, CPU.')
+    else:
+        lines.append(f'Seeds {seed} to {seed + runs - 1}, {runs} runs per method (mean ± sample '
+                     'standard deviation over the runs; times are means; each run pre-trains '
+                     'and fine-tunes with its own seed, on the same data); FCN-R18 on the '
+                     'labelled demo split, CPU.')
     return '\n'.join(lines)
+
+
+def _mean_std(values: List[float]) -> tuple:
+    """Mean and sample standard deviation (0 for a single value)."""
+    values = np.asarray(values, dtype=np.float64)
+    return float(values.mean()), float(values.std(ddof=1)) if len(values) > 1 else 0.0
+
+
+def aggregate_runs(per_run: List[List[dict]]) -> List[dict]:
+    """Combine the rows of several demo runs into one row per method.
+
+    Args:
+        per_run: One list of rows (as :func:`results_table` takes them) per run, the
+            methods in the same order in every run.
+
+    Returns:
+        list[dict]: Per method: the means of the times, ``mIoU`` and ``aAcc`` (top
+        level and in ``frozen``), the sample standard deviations of the last two as
+        ``mIoU_std`` and ``aAcc_std``, and ``runs``: that method's row of every run.
+    """
+    rows = []
+    for runs in zip(*per_run):
+        methods = {r['method'] for r in runs}
+        if len(methods) != 1:
+            raise ValueError('aggregate_runs: the runs list the methods in different orders: '
+                             f'{sorted(methods)}')
+        row = dict(method=runs[0]['method'], runs=list(runs),
+                   pretrain_s=None if runs[0]['pretrain_s'] is None else
+                   float(np.mean([r['pretrain_s'] for r in runs])))
+        frozen = {}
+        for target, results in ((row, runs), (frozen, [r['frozen'] for r in runs])):
+            for key in ('mIoU', 'aAcc'):
+                target[key], target[f'{key}_std'] = _mean_std([r[key] for r in results])
+            target['finetune_s'] = _mean_std([r['finetune_s'] for r in results])[0]
+        row['frozen'] = frozen
+        rows.append(row)
+    return rows
 
 
 def _load_resnet18(backbone_file: Optional[str], seed: int) -> torch.nn.Module:
@@ -342,7 +391,8 @@ def plot_demo(pretrain_dirs: Dict[str, str], backbones: Dict[str, Optional[str]]
 
 
 def run_demo(work_dir: str = 'work_dirs/demo', data_root: str = 'data/demo',
-             quick: bool = False, seed: int = 0, num_threads: Optional[int] = None) -> dict:
+             quick: bool = False, seed: int = 0, num_threads: Optional[int] = None,
+             runs: int = 1) -> dict:
     """Run the whole demo and write ``results.md``, ``results.json`` and ``demo.png``.
 
     Args:
@@ -353,22 +403,28 @@ def run_demo(work_dir: str = 'work_dirs/demo', data_root: str = 'data/demo',
         num_threads: ``torch.set_num_threads`` for the run; None keeps torch's default
             (one per core). On a machine whose cores are busy with other work, 1 is
             several times faster: intra-op threads wait for each other's time slices.
+        runs: Independent repeats: run ``r`` pre-trains and fine-tunes every method
+            with seed ``seed + r`` (the data stays that of ``seed``) under
+            ``work_dir/run<r>/``; the table then gives means and standard deviations.
 
     Returns:
         dict: The content of ``results.json``: ``rows`` (one dict per table row, with
-        the backbone file and checkpoints used), ``table``, ``seed``, ``runs``,
+        the backbone file and checkpoints used; with several runs, the aggregated row
+        holding each run's row under ``runs``), ``table``, ``seed``, ``runs``,
         ``threads``, ``scale`` and ``total_s``.
     """
+    if runs < 1:
+        raise ValueError(f'runs must be at least 1, got {runs}.')
     previous_threads = torch.get_num_threads()
     if num_threads is not None:
         torch.set_num_threads(num_threads)
     try:
-        return _run_demo(work_dir, data_root, quick, seed)
+        return _run_demo(work_dir, data_root, quick, seed, runs)
     finally:
         torch.set_num_threads(previous_threads)  # callers (tests) keep their setting
 
 
-def _run_demo(work_dir: str, data_root: str, quick: bool, seed: int) -> dict:
+def _run_demo(work_dir: str, data_root: str, quick: bool, seed: int, runs: int) -> dict:
     """:func:`run_demo` after the thread set-up."""
     start = time.perf_counter()
     scale_name = 'quick' if quick else 'default'
@@ -379,7 +435,39 @@ def _run_demo(work_dir: str, data_root: str, quick: bool, seed: int) -> dict:
     ade_root = generate_labelled_demo_data(osp.join(root, 'labelled'), ('ade20k', ),
                                            scale.num_train, scale.num_val, 64,
                                            seed=seed)['ade20k']
+    per_run, checkpoints = [], []
+    for run in range(runs):
+        run_dir = work_dir if runs == 1 else osp.join(work_dir, f'run{run}')
+        run_checkpoints, rows = _run_once(root, ade_root, run_dir, scale, seed + run)
+        checkpoints.append(run_checkpoints)
+        per_run.append(rows)
+    rows = per_run[0] if runs == 1 else aggregate_runs(per_run)
 
+    table = results_table(rows, seed, runs)
+    # The plot shows the first run's loss curves and backbones.
+    plot_demo({name: osp.dirname(path) for name, path in checkpoints[0].items()},
+              {row['method']: row['backbone'] for row in per_run[0]},
+              osp.join(work_dir, 'demo.png'), seed)
+    results = dict(rows=rows, table=table, seed=seed, runs=runs, threads=torch.get_num_threads(),
+                   scale=dict(name=scale_name, **scale._asdict()),
+                   total_s=time.perf_counter() - start)
+    with open(osp.join(work_dir, 'results.md'), 'w') as f:
+        f.write(table + '\n')
+    with open(osp.join(work_dir, 'results.json'), 'w') as f:
+        json.dump(results, f, indent=2)
+    print(table)
+    print(f"Total wall time {results['total_s']:.0f} s; results.md, results.json and demo.png "
+          f'in {work_dir}')
+    return results
+
+
+def _run_once(root: str, ade_root: str, work_dir: str, scale: DemoScale,
+              seed: int) -> tuple:
+    """Pre-train both methods and run both transfer protocols from every start, once.
+
+    Returns:
+        tuple: Row name -> pre-training checkpoint, and the table rows of this run.
+    """
     checkpoints, pretrain_s = {}, {}
     for name, method in METHODS.items():
         if method is None:
@@ -400,22 +488,7 @@ def _run_demo(work_dir: str, data_root: str, quick: bool, seed: int) -> dict:
                          pretrain_checkpoint=checkpoints.get(name), **result,
                          frozen={k: frozen[k] for k in ('mIoU', 'aAcc', 'finetune_s',
                                                         'checkpoint')}))
-
-    table = results_table(rows, seed)
-    plot_demo({name: osp.dirname(path) for name, path in checkpoints.items()},
-              {row['method']: row['backbone'] for row in rows},
-              osp.join(work_dir, 'demo.png'), seed)
-    results = dict(rows=rows, table=table, seed=seed, runs=1, threads=torch.get_num_threads(),
-                   scale=dict(name=scale_name, **scale._asdict()),
-                   total_s=time.perf_counter() - start)
-    with open(osp.join(work_dir, 'results.md'), 'w') as f:
-        f.write(table + '\n')
-    with open(osp.join(work_dir, 'results.json'), 'w') as f:
-        json.dump(results, f, indent=2)
-    print(table)
-    print(f"Total wall time {results['total_s']:.0f} s; results.md, results.json and demo.png "
-          f'in {work_dir}')
-    return results
+    return checkpoints, rows
 
 
 def main(argv: Optional[Sequence[str]] = None) -> dict:
@@ -435,9 +508,13 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     parser.add_argument('--quick', action='store_true',
                         help='smallest scale (a few minutes at most): checks the pipeline, '
                         'the numbers mean nothing')
-    parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--seed', type=int, default=0,
+                        help='seed of the data and of the first run')
+    parser.add_argument('--runs', type=int, default=1,
+                        help='independent repeats with seeds seed, seed+1, ...: the table '
+                        'gives mean ± standard deviation (each run takes the time of one)')
     parser.add_argument('--threads', type=int, default=None,
                         help='torch CPU threads (default: one per core); 1 is faster when '
                         'other jobs share the cores')
     args = parser.parse_args(argv)
-    return run_demo(args.work_dir, args.data_root, args.quick, args.seed, args.threads)
+    return run_demo(args.work_dir, args.data_root, args.quick, args.seed, args.threads, args.runs)

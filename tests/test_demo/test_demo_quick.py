@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 
-from mmdense.apis.demo import main, results_table, similarity_map
+from mmdense.apis.demo import aggregate_runs, main, results_table, similarity_map
 
 ROWS = ('DenseCL', 'MoCo v2', 'Random init')
 
@@ -146,11 +146,65 @@ def test_results_table_format():
                  frozen=dict(mIoU=30.0, aAcc=70.125, finetune_s=4.0)),
             dict(method='Random init', pretrain_s=None, finetune_s=5.56, mIoU=3.0, aAcc=9.999,
                  frozen=dict(mIoU=1.0, aAcc=2.0, finetune_s=1.0))]
-    assert results_table(rows, seed=3, runs=2).splitlines() == [
+    assert results_table(rows, seed=3).splitlines() == [
         HEADER,
         '| --- | --- | --- | --- | --- | --- | --- |',
         '| DenseCL | 12.3 | 30.00 | 70.12 | 41.23 | 80.00 | 10.0 |',
         '| Random init | - | 1.00 | 2.00 | 3.00 | 10.00 | 6.6 |',
         '',
-        'Seed 3, 2 runs per method (means); FCN-R18 on the labelled demo split, CPU.',
+        'Seed 3, 1 run per method (single values); FCN-R18 on the labelled demo split, CPU.',
     ]
+
+
+def _row(method, pretrain_s, miou, aacc, frozen_miou, frozen_aacc, seconds=1.0):
+    return dict(method=method, pretrain_s=pretrain_s, mIoU=miou, aAcc=aacc, finetune_s=seconds,
+                frozen=dict(mIoU=frozen_miou, aAcc=frozen_aacc, finetune_s=seconds))
+
+
+def test_runs_are_aggregated_into_mean_and_sample_std():
+    per_run = [
+        [_row('DenseCL', 10.0, 20.0, 70.0, 14.0, 73.0),
+         _row('Random init', None, 22.0, 76.0, 20.0, 74.0)],
+        [_row('DenseCL', 12.0, 22.0, 72.0, 16.0, 75.0),
+         _row('Random init', None, 23.0, 76.0, 20.0, 74.0, seconds=3.0)],
+        [_row('DenseCL', 14.0, 24.0, 74.0, 18.0, 77.0),
+         _row('Random init', None, 24.0, 76.0, 20.0, 74.0)],
+    ]
+    dense, random_init = aggregate_runs(per_run)
+    assert dense['pretrain_s'] == 12.0 and random_init['pretrain_s'] is None
+    assert dense['mIoU'] == 22.0 and dense['mIoU_std'] == pytest.approx(2.0)
+    assert dense['frozen']['mIoU'] == 16.0 and dense['frozen']['mIoU_std'] == pytest.approx(2.0)
+    assert random_init['mIoU_std'] == pytest.approx(1.0) and random_init['aAcc_std'] == 0.0
+    assert random_init['finetune_s'] == pytest.approx(5 / 3)
+    assert [r['mIoU'] for r in dense['runs']] == [20.0, 22.0, 24.0]
+    lines = results_table([dense, random_init], seed=5, runs=3).splitlines()
+    assert lines[2] == ('| DenseCL | 12.0 | 16.00 ± 2.00 | 75.00 ± 2.00 | 22.00 ± 2.00 '
+                        '| 72.00 ± 2.00 | 2.0 |')
+    assert lines[3] == ('| Random init | - | 20.00 ± 0.00 | 74.00 ± 0.00 | 23.00 ± 1.00 '
+                        '| 76.00 ± 0.00 | 3.3 |')
+    assert lines[5].startswith('Seeds 5 to 7, 3 runs per method (mean ± sample standard deviation')
+    with pytest.raises(ValueError, match='different orders'):
+        aggregate_runs([per_run[0], per_run[1][::-1]])
+
+
+def test_two_quick_runs_use_their_own_seeds(tmp_path):
+    """--runs 2: each run pre-trains and fine-tunes under its own seed and work dir."""
+    results = main(['--quick', '--runs', '2', '--threads', '1', '--work-dir',
+                    str(tmp_path / 'work'), '--data-root', str(tmp_path / 'data')])
+    assert results['runs'] == 2
+    table = (tmp_path / 'work' / 'results.md').read_text()
+    assert re.search(r'^Seeds 0 to 1, 2 runs per method \(mean ± sample standard deviation',
+                     table, re.M)
+    assert (tmp_path / 'work' / 'demo.png').exists()
+    for row in results['rows']:
+        assert len(row['runs']) == 2
+        values = [r['mIoU'] for r in row['runs']]
+        assert row['mIoU'] == pytest.approx(np.mean(values))
+        assert row['mIoU_std'] == pytest.approx(np.std(values, ddof=1))
+        assert f"{row['mIoU']:.2f} ± {row['mIoU_std']:.2f}" in table
+        for run, r in enumerate(row['runs']):
+            assert f'{tmp_path}/work/run{run}/' in r['checkpoint']
+    dense = {r['method']: r for r in results['rows']}['DenseCL']['runs']
+    weights = [torch.load(r['pretrain_checkpoint'], map_location='cpu',
+                          weights_only=False)['state_dict']['backbone.conv1.weight'] for r in dense]
+    assert not torch.equal(*weights)  # seeds 0 and 1 give different pre-training

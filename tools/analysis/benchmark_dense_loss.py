@@ -68,7 +68,8 @@ def main(argv=None) -> dict:
     variants = {
         'plain autograd': lambda q, p, n: plain_head.loss(p, q @ n.t()),
         'info_nce': ContrastiveHead(0.2).loss_against_queue,
-        f'info_nce chunk={args.chunk_size}': ContrastiveHead(0.2, args.chunk_size).loss_against_queue,
+        f'info_nce chunk={args.chunk_size}':
+            ContrastiveHead(0.2, args.chunk_size).loss_against_queue,
     }
     results = {}
     for _ in range(args.repeats):  # interleaved; the last repeat is reported
