@@ -13,8 +13,12 @@ from ..losses.infonce import info_nce
 class ContrastiveHead(BaseModule):
     """InfoNCE loss ``-log(exp(pos/T) / (exp(pos/T) + sum exp(neg/T)))``.
 
-    The logits are the concatenation ``[pos, neg] / T`` with the positive at
-    index 0, so the loss is the cross-entropy against class 0.
+    Two entry points with the same value: :meth:`loss` takes precomputed
+    similarities and is plain autograd (the logits ``[pos, neg] / T`` with the
+    positive at index 0, cross-entropy against class 0); :meth:`loss_against_queue`
+    takes the queries and the negatives and goes through
+    :func:`~mmdense.models.losses.info_nce`, which MoCo v2 and DenseCL use: half the
+    time and none of the ``(M, K)`` memory kept for backward.
 
     Args:
         temperature: ``T`` (0.2 for MoCo v2 and DenseCL).
