@@ -24,12 +24,8 @@ CPUS_PER_TASK=${CPUS_PER_TASK:-5}
 SRUN_ARGS=${SRUN_ARGS:-}
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-if [ -z "${PYTHON:-}" ]; then
-    VENV=${MMDENSE_VENV:-$ROOT/.venv}
-    if [ -x "$VENV/bin/python" ]; then PYTHON=$VENV/bin/python; else PYTHON=python; fi
-fi
-
-export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
+# shellcheck source=tools/python_env.sh
+source "$ROOT/tools/python_env.sh"
 # SRUN_ARGS is split into words on purpose: it carries several srun options.
 # shellcheck disable=SC2086
 exec srun -p "$PARTITION" \

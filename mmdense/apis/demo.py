@@ -435,17 +435,16 @@ def _run_demo(work_dir: str, data_root: str, quick: bool, seed: int, runs: int) 
     ade_root = generate_labelled_demo_data(osp.join(root, 'labelled'), ('ade20k', ),
                                            scale.num_train, scale.num_val, 64,
                                            seed=seed)['ade20k']
-    per_run, checkpoints = [], []
-    for run in range(runs):
-        run_dir = work_dir if runs == 1 else osp.join(work_dir, f'run{run}')
-        run_checkpoints, rows = _run_once(root, ade_root, run_dir, scale, seed + run)
-        checkpoints.append(run_checkpoints)
-        per_run.append(rows)
+    per_run = [
+        _run_once(root, ade_root, work_dir if runs == 1 else osp.join(work_dir, f'run{run}'),
+                  scale, seed + run) for run in range(runs)
+    ]
     rows = per_run[0] if runs == 1 else aggregate_runs(per_run)
 
     table = results_table(rows, seed, runs)
     # The plot shows the first run's loss curves and backbones.
-    plot_demo({name: osp.dirname(path) for name, path in checkpoints[0].items()},
+    plot_demo({row['method']: osp.dirname(row['pretrain_checkpoint']) for row in per_run[0]
+               if row['pretrain_checkpoint'] is not None},
               {row['method']: row['backbone'] for row in per_run[0]},
               osp.join(work_dir, 'demo.png'), seed)
     results = dict(rows=rows, table=table, seed=seed, runs=runs, threads=torch.get_num_threads(),
@@ -462,11 +461,11 @@ def _run_demo(work_dir: str, data_root: str, quick: bool, seed: int, runs: int) 
 
 
 def _run_once(root: str, ade_root: str, work_dir: str, scale: DemoScale,
-              seed: int) -> tuple:
+              seed: int) -> List[dict]:
     """Pre-train both methods and run both transfer protocols from every start, once.
 
     Returns:
-        tuple: Row name -> pre-training checkpoint, and the table rows of this run.
+        list[dict]: The table rows of this run (with the files each used).
     """
     checkpoints, pretrain_s = {}, {}
     for name, method in METHODS.items():
@@ -488,7 +487,7 @@ def _run_once(root: str, ade_root: str, work_dir: str, scale: DemoScale,
                          pretrain_checkpoint=checkpoints.get(name), **result,
                          frozen={k: frozen[k] for k in ('mIoU', 'aAcc', 'finetune_s',
                                                         'checkpoint')}))
-    return checkpoints, rows
+    return rows
 
 
 def main(argv: Optional[Sequence[str]] = None) -> dict:
