@@ -14,7 +14,9 @@ model = dict(
         in_channels=3,
         out_indices=(3, ),
         norm_cfg=dict(type='SyncBN'),
-        zero_init_residual=False),
+        norm_eval=False,  # BN trains, as in PixPro (see _base_/models/pixpro_r50.py)
+        frozen_stages=-1,
+        zero_init_residual=True),
     neck=dict(
         type='MLP2dNeck', in_channels=2048, hid_channels=4096, out_channels=256,
         norm_cfg=dict(type='SyncBN')),

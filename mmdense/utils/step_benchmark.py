@@ -10,9 +10,8 @@ from mmengine.config import Config
 from mmengine.structures import BaseDataElement
 
 from mmdense.registry import MODELS
+from .mmpretrain_models import MMPRETRAIN_PREFIX, build_mmpretrain_model, mmpretrain_config
 
-
-MMPRETRAIN_PREFIX = 'mmpretrain::'
 SUPERVISED_PREFIX = 'supervised::resnet'
 
 
@@ -28,7 +27,10 @@ class SupervisedResNetReference(torch.nn.Module):
     def __init__(self, depth: int, num_classes: int = 1000) -> None:
         super().__init__()
         from mmdet.models.backbones import ResNet
-        self.backbone = ResNet(depth=depth, out_indices=(3, ), zero_init_residual=False)
+        # norm_eval=False: supervised training from scratch trains BN too (mmdet's default
+        # True would make the reference cheaper than the step it stands for).
+        self.backbone = ResNet(depth=depth, out_indices=(3, ), norm_eval=False,
+                               zero_init_residual=False)
         width = 512 * (4 if depth >= 50 else 1)
         self.fc = torch.nn.Linear(width, num_classes)
         self.num_classes = num_classes
@@ -44,30 +46,11 @@ class SupervisedResNetReference(torch.nn.Module):
 
 
 def _build_mmpretrain_model(config: str, queue_len: Optional[int]) -> torch.nn.Module:
-    """Build a model from one of mmpretrain's own configs (``mmpretrain::densecl/...py``).
-
-    mmpretrain is a benchmark-only reference, not a dependency of mmdense: it is
-    imported here, and a clear error says how to make it importable.
-    """
-    try:
-        import mmpretrain
-        import mmpretrain.models  # noqa: F401  (registers the models)
-        from mmpretrain.registry import MODELS as PRETRAIN_MODELS
-    except ImportError as exc:
-        raise ImportError(
-            f'{config} needs mmpretrain 1.2.0 as a reference: install it outside the project '
-            'environment, e.g. `pip install --no-deps --target ~/.cache/mmdense/bench-mmpretrain '
-            'mmpretrain==1.2.0 model-index einops "importlib-metadata<8" zipp ordered-set markdown`, '
-            f'and put that folder on PYTHONPATH ({exc}).') from exc
-    from mmengine.registry import DefaultScope
-    path = osp.join(osp.dirname(mmpretrain.__file__), '.mim', 'configs',
-                    config[len(MMPRETRAIN_PREFIX):])
-    cfg = Config.fromfile(path)
-    model_cfg = cfg.model.copy()
+    """Build and initialise a model from one of mmpretrain's own configs."""
+    model_cfg = mmpretrain_config(config).model.copy()
     if queue_len is not None and 'queue_len' in model_cfg:
         model_cfg['queue_len'] = queue_len
-    with DefaultScope.overwrite_default_scope('mmpretrain'):
-        model = PRETRAIN_MODELS.build(model_cfg)
+    model = build_mmpretrain_model(model_cfg)
     model.init_weights()
     return model
 

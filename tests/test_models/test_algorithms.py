@@ -20,7 +20,8 @@ class _IdentityBackbone(nn.Module):
 
 
 def _tiny_resnet():
-    return dict(type='mmdet.ResNet', depth=18, base_channels=8, out_indices=(3, ), zero_init_residual=False)
+    return dict(type='mmdet.ResNet', depth=18, base_channels=8, out_indices=(3, ),
+                norm_eval=False, zero_init_residual=False)
 
 
 def _infonce(pos: float, negs) -> float:

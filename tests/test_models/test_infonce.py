@@ -114,7 +114,8 @@ def _plain_head(model):
 @pytest.mark.parametrize('chunk_size', [None, 5])
 def test_densecl_and_mocov2_losses_and_gradients_match_the_plain_loss(chunk_size):
     torch.manual_seed(0)
-    backbone = dict(type='mmdet.ResNet', depth=18, base_channels=8, out_indices=(3, ))
+    backbone = dict(type='mmdet.ResNet', depth=18, base_channels=8, out_indices=(3, ),
+                    norm_eval=False)
     head = dict(type='ContrastiveHead', temperature=0.2, chunk_size=chunk_size)
     models = [
         DenseCL(backbone=backbone, head=head, queue_len=32, feat_dim=8,

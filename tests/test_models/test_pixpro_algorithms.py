@@ -11,7 +11,7 @@ from mmdense.models.data_preprocessors.selfsup_data_preprocessor import stack_vi
 from mmdense.models.losses import pixel_consistency_loss
 
 BACKBONE = dict(type='mmdet.ResNet', depth=18, base_channels=8, out_indices=(3, ),
-                norm_cfg=dict(type='BN'))
+                norm_cfg=dict(type='BN'), norm_eval=False)
 NECK = dict(type='MLP2dNeck', in_channels=64, hid_channels=32, out_channels=16)
 PPM = dict(type='PixelPropagationModule', in_channels=16, gamma=2.0, num_transform_layers=1)
 

@@ -25,7 +25,7 @@ def checkpoint():
     torch.manual_seed(0)
     model = DenseCL(
         backbone=dict(type='mmdet.ResNet', depth=18, base_channels=8, out_indices=(3, ),
-                      zero_init_residual=False),
+                      norm_eval=False, zero_init_residual=False),
         neck=dict(type='DenseCLNeck', in_channels=64, hid_channels=8, out_channels=4),
         head=dict(type='ContrastiveHead', temperature=0.2),
         queue_len=6, feat_dim=4, momentum=0.99)

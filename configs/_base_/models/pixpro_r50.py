@@ -11,7 +11,11 @@ model = dict(
         in_channels=3,
         out_indices=(3, ),
         norm_cfg=dict(type='SyncBN'),
-        zero_init_residual=False),
+        # Pre-training trains BN and every stage: mmdet's defaults (norm_eval=True) are for
+        # fine-tuning and would keep BN in eval mode (the model refuses that).
+        norm_eval=False,
+        frozen_stages=-1,
+        zero_init_residual=True),
     neck=dict(
         type='MLP2dNeck', in_channels=2048, hid_channels=4096, out_channels=256,
         norm_cfg=dict(type='SyncBN')),

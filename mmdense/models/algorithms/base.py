@@ -5,6 +5,7 @@ import torch
 from mmengine.model import BaseModel
 
 from mmdense.registry import MODELS
+from ..utils.pretraining_checks import check_norms_train, check_pretraining_part
 
 
 class BaseSelfSupervisor(BaseModel):
@@ -12,6 +13,12 @@ class BaseSelfSupervisor(BaseModel):
 
     Subclasses implement :meth:`loss`. ``forward(mode='tensor')`` returns backbone
     features, which is what feature extraction and transfer use.
+
+    Pre-training trains every norm layer and every online parameter: a backbone
+    or neck that would freeze either (``norm_eval=True``, the default of mmdet's
+    ``ResNet``; ``frozen_stages >= 0``; ``requires_grad=False`` norms) is refused
+    when the model is built, and :meth:`train` refuses to leave any BatchNorm of
+    any encoder, the momentum ones included, in eval mode.
 
     Args:
         backbone: Backbone config, e.g. ``dict(type='mmdet.ResNet', depth=50)``.
@@ -35,8 +42,18 @@ class BaseSelfSupervisor(BaseModel):
             data_preprocessor = dict(type='SelfSupDataPreprocessor')
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.backbone = MODELS.build(backbone)
+        check_pretraining_part(self.backbone, 'model.backbone')
         self.neck = MODELS.build(neck) if neck is not None else None
+        if self.neck is not None:
+            check_pretraining_part(self.neck, 'model.neck')
         self.head = MODELS.build(head) if head is not None else None
+
+    def train(self, mode: bool = True) -> 'BaseSelfSupervisor':
+        """Set the training mode; in training mode, refuse norm layers left in eval mode."""
+        super().train(mode)
+        if mode:
+            check_norms_train(self)
+        return self
 
     def forward(self,
                 inputs: Union[torch.Tensor, List[torch.Tensor]],

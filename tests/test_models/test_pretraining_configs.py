@@ -1,0 +1,127 @@
+"""Every shipped pre-training config: builds, trains one iteration as a user's run would, and
+trains every norm layer and exactly the online parameters; freezing configs are refused."""
+import glob
+import os.path as osp
+import re
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.optim import build_optim_wrapper
+from mmengine.structures import BaseDataElement
+
+from mmdense.models.algorithms.base import BaseSelfSupervisor
+from mmdense.models.utils import norm_layers_in_eval
+from mmdense.registry import MODELS
+from mmdense.utils import ConfigError
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+def pretraining_configs():
+    """Every config under configs/ whose model is an mmdense self-supervised algorithm."""
+    found = []
+    for path in sorted(glob.glob(osp.join(ROOT, 'configs', '**', '*.py'), recursive=True)):
+        rel = osp.relpath(path, ROOT)
+        if rel.startswith(osp.join('configs', '_base_')):
+            continue
+        model = Config.fromfile(path).get('model')
+        cls = MODELS.get(model['type']) if isinstance(model, dict) else None
+        if isinstance(cls, type) and issubclass(cls, BaseSelfSupervisor):
+            found.append(rel)
+    return found
+
+
+CONFIGS = pretraining_configs()
+
+
+def test_sweep_finds_every_method_and_scale():
+    types = {Config.fromfile(osp.join(ROOT, c)).model.type for c in CONFIGS}
+    assert types == {'MoCoV2', 'DenseCL', 'PixPro', 'PixContrast'}
+    assert any('r18_demo' in c for c in CONFIGS) and any('_r50_' in c for c in CONFIGS)
+
+
+def one_batch(batch: int, size: int = 64):
+    g = torch.Generator().manual_seed(0)
+    views = [[torch.randint(0, 256, (3, size, size), generator=g, dtype=torch.uint8)
+              for _ in range(batch)] for _ in range(2)]
+    boxes = [torch.tensor([[0., 0., .75, .75], [.25, .25, 1., 1.]]) for _ in range(batch)]
+    return dict(inputs=views, data_samples=[BaseDataElement(view_boxes=b) for b in boxes])
+
+
+def norm_statistics(model):
+    return {name: m.running_mean.clone() for name, m in model.named_modules()
+            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm) and m.running_mean is not None}
+
+
+@pytest.mark.parametrize('config', CONFIGS)
+def test_config_trains_norms_and_exactly_the_online_parameters(config):
+    cfg = Config.fromfile(osp.join(ROOT, config))
+    torch.manual_seed(0)
+    # As the Runner does: the config's top-level data_preprocessor goes into the model.
+    cfg.model.setdefault('data_preprocessor', cfg.get('data_preprocessor'))
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    model.train()
+    assert norm_layers_in_eval(model) == []
+    # The batch is a multiple of the single-device shuffle-BN splits (bn_splits=8).
+    batch = max(4, 2 * cfg.model.get('bn_splits', 1))
+    before = norm_statistics(model)
+    data = model.data_preprocessor(one_batch(batch), True)
+    losses = model(**data, mode='loss')
+    loss, _ = model.parse_losses(losses)
+    assert torch.isfinite(loss)
+    loss.backward()
+
+    online = {n for n, p in model.named_parameters() if p.requires_grad}
+    momentum = {n for n, p in model.named_parameters() if not p.requires_grad}
+    assert momentum == {n for n in dict(model.named_parameters()) if n.startswith('momentum_')}
+    for name, param in model.named_parameters():
+        if name in online:
+            assert param.grad is not None and torch.isfinite(param.grad).all(), name
+        else:
+            assert param.grad is None, name
+    # Gradient reaches the stem of the online encoder (nothing frozen on the way).
+    assert model.backbone.conv1.weight.grad.abs().sum() > 0
+
+    after = norm_statistics(model)
+    assert before.keys() == after.keys() and any(k.startswith('momentum_') for k in after)
+    unchanged = [k for k in before if torch.equal(before[k], after[k])]
+    assert unchanged == [], f'BN running statistics not updated in {unchanged}'
+
+    optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+    stem = model.backbone.conv1.weight.detach().clone()
+    optim_wrapper.step()
+    assert not torch.equal(stem, model.backbone.conv1.weight)
+
+
+@pytest.mark.parametrize('override, key', [
+    (dict(norm_eval=True), 'model.backbone.norm_eval=True'),
+    (dict(frozen_stages=1), 'model.backbone.frozen_stages=1'),
+    (dict(norm_cfg=dict(type='BN', requires_grad=False)), 'model.backbone: parameter'),
+])
+@pytest.mark.parametrize('config', [c for c in CONFIGS if 'r18_demo' in c])
+def test_freezing_backbone_is_refused_with_the_key(config, override, key):
+    cfg = Config.fromfile(osp.join(ROOT, config))
+    cfg.model.backbone.update(override)
+    with pytest.raises(ConfigError, match=re.escape(key)):
+        MODELS.build(cfg.model)
+
+
+def test_mmdet_default_norm_eval_is_refused_when_omitted():
+    """The fault that shipped: a backbone config without norm_eval gets mmdet's True."""
+    cfg = Config.fromfile(osp.join(ROOT, 'configs/densecl/densecl_r18_demo.py'))
+    del cfg.model.backbone['norm_eval']
+    with pytest.raises(ConfigError, match=r'model\.backbone\.norm_eval=True.*set model\.backbone\.'
+                                          r'norm_eval=False'):
+        MODELS.build(cfg.model)
+
+
+def test_norm_layer_put_in_eval_mode_later_is_refused_at_train():
+    cfg = Config.fromfile(osp.join(ROOT, 'configs/pixpro/pixpro_r18_demo.py'))
+    model = MODELS.build(cfg.model)
+    model.train()
+    # A part whose train() keeps BN in eval mode, here set after the build-time check.
+    model.momentum_backbone.norm_eval = True
+    with pytest.raises(ConfigError, match=r'momentum_backbone\.bn1 and \d+ more'):
+        model.train()
