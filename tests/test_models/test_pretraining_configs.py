@@ -125,3 +125,41 @@ def test_norm_layer_put_in_eval_mode_later_is_refused_at_train():
     model.momentum_backbone.norm_eval = True
     with pytest.raises(ConfigError, match=r'momentum_backbone\.bn1 and \d+ more'):
         model.train()
+
+
+def _std(t: torch.Tensor) -> float:
+    return t.detach().double().std().item()
+
+
+def test_initialisation_follows_each_methods_authors():
+    """docs/algorithms.md, "Defaults we inherit": each method's init as in its authors' code."""
+    built = {}
+    for name in ('mocov2/mocov2_r50_8xb32-coslr-200e_in1k.py',
+                 'densecl/densecl_r50_8xb32-coslr-200e_in1k.py',
+                 'pixpro/pixpro_r50_8xb128-lars-100e_in1k.py'):
+        torch.manual_seed(0)
+        model = MODELS.build(Config.fromfile(osp.join(ROOT, 'configs', name)).model)
+        model.init_weights()
+        built[name.split('/')[0]] = model
+    # layer1.0.conv3 is a 1x1 conv from 64 to 256 channels: Kaiming-normal std sqrt(2 / fan).
+    fan_in, fan_out = (2 / 64)**0.5, (2 / 256)**0.5
+    conv3 = {k: _std(m.backbone.layer1[0].conv3.weight) for k, m in built.items()}
+    assert abs(conv3['mocov2'] / fan_out - 1) < 0.05  # torchvision's fan-out (MoCo reference)
+    assert abs(conv3['pixpro'] / fan_out - 1) < 0.05  # PixPro's normal(0, sqrt(2 / n_out))
+    assert abs(conv3['densecl'] / fan_in - 1) < 0.05  # OpenSelfSup's fan-in
+    # DenseCL's neck Linear layers: Kaiming fan-in (std sqrt(2 / 2048)), zero bias; its dense
+    # convs keep PyTorch's default (uniform, std 1 / sqrt(3 * 2048)); MoCo v2's Linear too.
+    neck = built['densecl'].neck
+    assert abs(_std(neck.mlp[0].weight) / (2 / 2048)**0.5 - 1) < 0.05
+    assert torch.count_nonzero(neck.mlp[0].bias) == 0
+    assert abs(_std(neck.dense_mlp[0].weight) / (1 / (3 * 2048))**0.5 - 1) < 0.05
+    assert abs(_std(built['mocov2'].neck.mlp[0].weight) / (1 / (3 * 2048))**0.5 - 1) < 0.05
+    # Zero-init residual: PixPro zeroes the last BN of every block, MoCo v2 and DenseCL do not.
+    for key, model in built.items():
+        last_bn = [b.bn3.weight for layer in (model.backbone.layer1, model.backbone.layer4)
+                   for b in layer]
+        zeroed = all(torch.count_nonzero(w) == 0 for w in last_bn)
+        assert zeroed == (key == 'pixpro'), key
+        # The momentum encoder starts as an exact copy.
+        for p, q in zip(model.backbone.parameters(), model.momentum_backbone.parameters()):
+            assert torch.equal(p, q)

@@ -40,14 +40,13 @@ def test_amp_needs_cuda_and_a_known_dtype():
         benchmark_steps([DENSECL], amp='fp8', device='cpu')
 
 
-def test_mmpretrain_reference_without_mmpretrain_says_how_to_get_it():
-    try:
-        import mmpretrain  # noqa: F401
-        pytest.skip('mmpretrain is importable here')
-    except ImportError:
-        pass
-    with pytest.raises(ImportError, match='mmpretrain 1.2.0 as a reference'):
-        build_model_for_benchmark('mmpretrain::densecl/densecl_resnet50_8xb32-coslr-200e_in1k.py')
+def test_mmpretrain_reference_is_built_by_mmpretrain_and_bad_names_say_where_to_look():
+    model = build_model_for_benchmark('mmpretrain::mocov2/mocov2_resnet50_8xb32-coslr-200e_in1k.py',
+                                      queue_len=16)
+    # mmpretrain's own class, not ours, although the default scope here is mmdense.
+    assert type(model).__module__.startswith('mmpretrain.') and model.queue.shape == (128, 16)
+    with pytest.raises(FileNotFoundError, match='no such config in mmpretrain 1.2.0'):
+        build_model_for_benchmark('mmpretrain::densecl/no_such_config.py')
 
 
 def test_supervised_reference_is_a_one_view_classification_step():
