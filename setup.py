@@ -27,7 +27,8 @@ setup(
     long_description=open('README.md').read() if osp.exists('README.md') else '',
     long_description_content_type='text/markdown',
     packages=find_packages(exclude=('configs', 'tools', 'tests', 'docs')),
-    python_requires='>=3.9',
+    # PEP 604 unions (`X | None`) in signatures need 3.10.
+    python_requires='>=3.10',
     # mmcv 2.1.0 must be built from source with its ops, so it is not declared here:
     # pip would try to build it in an isolated environment without the needed fixes.
     install_requires=[r for r in read_requirements('runtime.txt') if not r.startswith('torch')],

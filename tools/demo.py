@@ -2,10 +2,11 @@
 
 Usage::
 
-    python tools/demo.py [--quick] [--work-dir work_dirs/demo] [--data-root data/demo]
-        [--seed N] [--threads N]
+    python tools/demo.py [--scale default|quick|SCALE.py] [--quick] [--work-dir work_dirs/demo]
+        [--data-root data/demo] [--seed N] [--runs N] [--threads N]
 
-``make demo`` runs it. The logic lives in :mod:`mmdense.apis.demo` (docs/demo.md).
+``make demo`` runs it. The logic lives in :mod:`mmdense.demo`, its scales in
+``configs/demo/`` (docs/demo.md).
 """
 import os.path as osp
 import sys
@@ -13,7 +14,7 @@ import sys
 # Run from a checkout without installing the package.
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from mmdense.apis.demo import main  # noqa: E402
+from mmdense.demo import main  # noqa: E402
 
 if __name__ == '__main__':
     main()

@@ -5,8 +5,16 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=3),
+    # Written atomically (temporary file, fsync, rename): a kill during a save leaves the
+    # previous checkpoint intact. For remote `out_dir`s, set backend_args for that store.
+    checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=3,
+                    backend_args=dict(backend='atomic_local')),
     sampler_seed=dict(type='DistSamplerSeedHook'),
+    # Stop on a NaN/Inf loss and never checkpoint non-finite weights (reads its device
+    # flags at the logger's interval); put the generator states into every checkpoint, so
+    # `--resume` continues exactly (docs/reliability.md).
+    non_finite_loss=dict(type='NonFiniteLossHook'),
+    rng_state=dict(type='RNGStateHook'),
 )
 
 env_cfg = dict(

@@ -4,7 +4,7 @@
 _base_ = './densecl_r50_8xb32-coslr-200e_in1k.py'
 
 # The dense InfoNCE over 256 x 7 x 7 = 12544 query cells and 65536 negatives has logits of
-# 3.3 GB per fp32 copy. The head keeps none of them for backward (its gradients are computed
+# 3.3 GB per fp32 copy. The loss keeps none of them for backward (its gradients are computed
 # in forward); chunk_size bounds the transient buffer to 1568 cells (one sub-batch), 411 MB.
-model = dict(bn_splits=8, head=dict(chunk_size=1568))
+model = dict(bn_splits=8, loss=dict(chunk_size=1568))
 train_dataloader = dict(batch_size=256, num_workers=16)

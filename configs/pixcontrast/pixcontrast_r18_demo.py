@@ -1,21 +1,17 @@
-# CPU-sized PixContrast on the built-in demo images: the PixPro demo (R18, 96x96 crops,
-# LARS, cosine momentum) with the PixContrast model at the same scale.
-_base_ = '../pixpro/pixpro_r18_demo.py'
+# CPU-sized PixContrast on the built-in demo images: the PixContrast model at the PixPro
+# demo's scale (R18, 96x96 crops, LARS, cosine momentum; see pixpro/pixpro_r18_demo.py).
+_base_ = [
+    '../_base_/models/pixcontrast_r50.py',
+    '../_base_/datasets/demo_byol.py',
+    '../_base_/schedules/lars_coslr-4e_demo.py',
+    '../_base_/default_runtime.py',
+]
 
 model = dict(
-    _delete_=True,
-    type='PixContrast',
-    momentum=0.99,
-    backbone=dict(
-        type='mmdet.ResNet',
-        depth=18,
-        in_channels=3,
-        out_indices=(3, ),
-        norm_cfg=dict(type='BN'),
-        norm_eval=False,  # BN trains, as in PixPro (see _base_/models/pixpro_r50.py)
-        frozen_stages=-1,
-        zero_init_residual=True),
-    neck=dict(
-        type='MLP2dNeck', in_channels=512, hid_channels=512, out_channels=64,
-        norm_cfg=dict(type='BN')),
-    loss=dict(type='PixContrastLoss', pos_ratio=0.7, neg_ratio=1.0, temperature=0.3))
+    backbone=dict(depth=18, norm_cfg=dict(type='BN')),
+    neck=dict(in_channels=512, hid_channels=512, out_channels=64, norm_cfg=dict(type='BN')))
+train_dataloader = dict(dataset=dict(indices=32))
+custom_hooks = [dict(type='MomentumScheduleHook')]
+default_hooks = dict(logger=dict(interval=4), checkpoint=dict(interval=2, max_keep_ckpts=2))
+env_cfg = dict(dist_cfg=dict(backend='gloo'))
+randomness = dict(seed=0)

@@ -4,23 +4,14 @@
 _base_ = [
     '../_base_/models/pixpro_r50.py',
     '../_base_/datasets/demo_byol.py',
-    '../_base_/schedules/lars_coslr-100e.py',
+    '../_base_/schedules/lars_coslr-4e_demo.py',
     '../_base_/default_runtime.py',
 ]
 
-max_epochs = 4
 model = dict(
     backbone=dict(depth=18, norm_cfg=dict(type='BN')),
     neck=dict(in_channels=512, hid_channels=512, out_channels=64, norm_cfg=dict(type='BN')),
     ppm=dict(in_channels=64))
-optim_wrapper = dict(optimizer=dict(lr=1.0 * 8 / 256))  # linear scaling to batch 8
-param_scheduler = [
-    dict(type='LinearLR', start_factor=0.01, by_epoch=True, begin=0, end=1,
-         convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', T_max=max_epochs - 1, eta_min=1e-6, by_epoch=True, begin=1,
-         end=max_epochs, convert_to_iter_based=True),
-]
-train_cfg = dict(max_epochs=max_epochs)
 # The first 32 of the 64 images, 4 iterations per epoch: 16 steps, about 30 s on two idle
 # CPU cores (num_images would ask for another generated split than the PixContrast demo's).
 train_dataloader = dict(dataset=dict(indices=32))

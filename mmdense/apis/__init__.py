@@ -1,9 +1,8 @@
-"""High-level entry points (pre-training, downstream fine-tuning) used by ``tools/`` and the tests."""
-from .downstream_train import build_downstream_cfg, downstream_main, run_downstream
-from .train import (build_train_cfg, build_train_parser, default_work_dir, enable_amp, main,
-                    parse_train_args, train)
+"""The pre-training entry point used by ``tools/train.py`` and the tests."""
+from .train import (build_train_cfg, build_train_parser, default_work_dir, enable_amp,
+                    init_cpu_process_group, main, parse_train_args, train)
 
 __all__ = [
     'build_train_cfg', 'build_train_parser', 'default_work_dir', 'enable_amp', 'main',
-    'parse_train_args', 'train', 'build_downstream_cfg', 'downstream_main', 'run_downstream'
+    'parse_train_args', 'train', 'init_cpu_process_group'
 ]

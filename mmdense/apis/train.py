@@ -12,8 +12,7 @@ from typing import Optional, Sequence
 import torch
 import torch.distributed as torch_dist
 from mmengine.config import Config, ConfigDict, DictAction
-from mmengine.device import (is_cuda_available, is_mlu_available, is_musa_available,
-                             is_npu_available)
+from mmengine.device import is_cuda_available, is_mlu_available, is_musa_available, is_npu_available
 from mmengine.logging import print_log
 from mmengine.registry import MODEL_WRAPPERS
 from mmengine.runner import Runner
@@ -25,7 +24,7 @@ from mmdense.utils import (allow_runner_checkpoint_globals, check_train_cfg,
 
 __all__ = [
     'build_train_parser', 'parse_train_args', 'default_work_dir', 'build_train_cfg',
-    'enable_amp', 'add_reliability_defaults', 'train', 'main'
+    'enable_amp', 'init_cpu_process_group', 'train', 'main'
 ]
 
 LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
@@ -218,7 +217,7 @@ def build_train_cfg(args: argparse.Namespace) -> Config:
     return cfg
 
 
-def _init_cpu_process_group(cfg: Config) -> None:
+def init_cpu_process_group(cfg: Config) -> None:
     """Start the gloo process group for a CPU-only ``--launcher pytorch`` run.
 
     MMEngine's ``init_dist`` calls ``torch.cuda.set_device(LOCAL_RANK)`` before
@@ -235,49 +234,14 @@ def _init_cpu_process_group(cfg: Config) -> None:
     torch_dist.init_process_group(backend='gloo', **kwargs)
 
 
-def _has_hook(hooks: Sequence[dict], type_name: str) -> bool:
-    return any(isinstance(h, dict) and str(h.get('type', '')).split('.')[-1] == type_name
-               for h in hooks)
-
-
-def add_reliability_defaults(cfg: Config) -> None:
-    """Switch on the safety nets every run should have, unless the config set them.
-
-    * ``CheckpointHook`` writes through the ``atomic_local`` file backend (temporary
-      file, fsync, rename): a kill during a save leaves the previous checkpoint intact.
-    * ``NonFiniteLossHook`` stops on a NaN/Inf loss and refuses NaN weights in a
-      checkpoint; it reads its device flags every logger interval.
-    * ``RNGStateHook`` stores the random generators in checkpoints for exact resume.
-    * ``seed_worker_from_torch_seed`` seeds dataloader workers per epoch, so
-      augmentations do not repeat every epoch when workers restart.
-
-    Args:
-        cfg: The config, modified in place.
-    """
-    hooks = cfg.setdefault('default_hooks', ConfigDict())
-    ckpt = hooks.get('checkpoint')
-    if (isinstance(ckpt, dict) and str(ckpt.get('type', '')).endswith('CheckpointHook')
-            and ckpt.get('backend_args') is None and ckpt.get('file_client_args') is None
-            and '://' not in str(ckpt.get('out_dir', ''))):
-        ckpt.backend_args = dict(backend='atomic_local')
-    custom_hooks = list(cfg.get('custom_hooks') or [])
-    if not _has_hook(custom_hooks, 'NonFiniteLossHook'):
-        interval = (hooks.get('logger') or {}).get('interval', 50)
-        custom_hooks.append(dict(type='NonFiniteLossHook', interval=interval))
-    if not _has_hook(custom_hooks, 'RNGStateHook'):
-        custom_hooks.append(dict(type='RNGStateHook'))
-    cfg.custom_hooks = custom_hooks
-    loader = cfg.get('train_dataloader')
-    if isinstance(loader, dict) and loader.get('worker_init_fn') is None:
-        loader.worker_init_fn = dict(type='seed_worker_from_torch_seed')
-
-
 def train(cfg: Config) -> Runner:
     """Check the config, build the Runner from it and train.
 
     Before anything is built, :func:`mmdense.utils.check_train_cfg` rejects configs
-    that cannot train (one-line :class:`mmdense.utils.ConfigError`), and
-    :func:`add_reliability_defaults` adds the safety hooks. With ``resume=True`` and
+    that cannot train (one-line :class:`mmdense.utils.ConfigError`). The safety nets
+    (atomic checkpoints, the non-finite-loss and RNG-state hooks, per-epoch worker
+    seeds) are part of the config (``configs/_base_/default_runtime.py`` and the dataset
+    bases), not added here. With ``resume=True`` and
     no ``load_from``, the newest complete checkpoint of the work dir is resumed
     (:func:`mmdense.utils.find_resumable_checkpoint`), so a file left incomplete by
     an interrupted save is passed over.
@@ -293,13 +257,12 @@ def train(cfg: Config) -> Runner:
     allow_runner_checkpoint_globals()
     register_all_modules()
     check_train_cfg(cfg, accelerator_available=_accelerator_available())
-    add_reliability_defaults(cfg)
     if cfg.get('resume') and cfg.get('load_from') is None and cfg.get('work_dir'):
         latest = find_resumable_checkpoint(cfg.work_dir)
         if latest is not None:
             cfg.load_from = latest
     if cfg.get('launcher', 'none') != 'none' and not torch.cuda.is_available():
-        _init_cpu_process_group(cfg)
+        init_cpu_process_group(cfg)
     if 'runner_type' in cfg:
         runner = RUNNERS.build(cfg)
     else:

@@ -1,14 +1,12 @@
 """A dataset of images without labels, listed by a text file or found by a folder scan."""
-from collections.abc import Callable, Sequence
-
 import logging
+from collections.abc import Callable, Sequence
 
 from mmengine.dataset import BaseDataset
 from mmengine.fileio import exists, get_text, isdir, join_path, list_dir_or_file
 from mmengine.logging import print_log
 
 from mmdense.registry import DATASETS
-
 from .transforms.loading import BadImageError
 
 IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp')
@@ -16,7 +14,7 @@ IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp')
 
 def _is_image(path: str) -> bool:
     """Whether ``path`` has an image extension (case-insensitive) and no hidden part."""
-    # Hidden folders hold half-written trees (see demo_data) or tool caches.
+    # Hidden folders hold half-written trees (see mmdense.utils.atomic_publish) or tool caches.
     if any(part.startswith('.') for part in path.split('/')):
         return False
     return path.lower().endswith(IMG_EXTENSIONS)

@@ -1,7 +1,6 @@
 from .atomic_file_backend import AtomicLocalBackend, atomic_write_bytes
 from .checkpoint import (allow_runner_checkpoint_globals, load_checkpoint_file,
                          runner_checkpoint_safe_globals)
-from .held_for_backward import held_for_backward
 from .preflight import ConfigError, check_train_cfg
 from .resume_checkpoint import find_resumable_checkpoint, is_complete_checkpoint
 from .setup_env import register_all_modules
@@ -10,6 +9,5 @@ from .worker_seed import seed_worker_from_torch_seed
 __all__ = [
     'register_all_modules', 'allow_runner_checkpoint_globals', 'runner_checkpoint_safe_globals',
     'load_checkpoint_file', 'AtomicLocalBackend', 'atomic_write_bytes', 'find_resumable_checkpoint',
-    'is_complete_checkpoint', 'seed_worker_from_torch_seed', 'ConfigError', 'check_train_cfg',
-    'held_for_backward'
+    'is_complete_checkpoint', 'seed_worker_from_torch_seed', 'ConfigError', 'check_train_cfg'
 ]

@@ -23,7 +23,9 @@ import numpy as np
 import torch
 from mmengine.logging import HistoryBuffer
 
-__all__ = ['allow_runner_checkpoint_globals', 'runner_checkpoint_safe_globals', 'load_checkpoint_file']
+__all__ = [
+    'allow_runner_checkpoint_globals', 'runner_checkpoint_safe_globals', 'load_checkpoint_file'
+]
 
 # The statistics MMEngine registers on every HistoryBuffer; they are the only
 # attributes a Runner checkpoint fetches with ``getattr``.

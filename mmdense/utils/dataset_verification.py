@@ -3,8 +3,8 @@ import argparse
 import copy
 from typing import List, Optional, Sequence, Tuple, Union
 
-from mmengine.config import Config, DictAction
 from mmengine import fileio
+from mmengine.config import Config, DictAction
 
 __all__ = ['verify_dataset', 'verify_dataset_main']
 

@@ -12,10 +12,13 @@ from typing import Any, Iterable, Optional
 
 from mmengine.config import Config
 
-__all__ = ['ConfigError', 'check_train_cfg', 'TWO_VIEW_ALGORITHMS']
+__all__ = ['ConfigError', 'check_train_cfg']
 
-# Algorithms whose loss compares two augmented views of each image.
-TWO_VIEW_ALGORITHMS = ('MoCoV2', 'DenseCL', 'PixPro', 'PixContrast')
+# Arguments that were renamed: old name -> what to write instead.
+_RENAMED_ARGUMENTS = {
+    'head': "loss (ContrastiveHead became InfoNCELoss, e.g. loss=dict(type='InfoNCELoss', "
+            'temperature=0.2))'
+}
 _SYNC_BN_TYPES = ('SyncBN', 'MMSyncBN', 'TorchSyncBN', 'SyncBatchNorm')
 
 
@@ -60,9 +63,11 @@ def _check_arguments(cls: Any, cfg: dict, key: str) -> None:
     allowed = [name for name in params if name != 'self']
     for arg in cfg:
         if arg != 'type' and arg not in allowed:
+            hint = (f' It is now {_RENAMED_ARGUMENTS[arg]}.' if arg in _RENAMED_ARGUMENTS
+                    and _RENAMED_ARGUMENTS[arg].split()[0] in allowed else _suggest(arg, allowed))
             raise ConfigError(
                 f'{key}.{arg}: {cls.__name__} has no argument {arg!r}.'
-                f'{_suggest(arg, allowed)} Rename or remove it in the config.')
+                f'{hint} Rename or remove it in the config.')
 
 
 def _check_model_part(cfg: dict, key: str, registry) -> None:
@@ -108,9 +113,10 @@ def check_train_cfg(cfg: Config, accelerator_available: Optional[bool] = None,
     """Check a training config before the Runner is built.
 
     Checks: every model component type is registered and gets only arguments it
-    takes; the dataset and transform types are registered; a two-view algorithm gets
-    a two-view pipeline; the queue length is a multiple of the total batch; no
-    GPU-only option (AMP optim wrapper, SyncBN) is set on a machine without GPU.
+    takes; the dataset and transform types are registered; the pipeline makes the
+    views the algorithm consumes (its class's ``num_views``); the queue holds at least
+    one total batch; no GPU-only option (AMP optim wrapper, SyncBN) is set on a machine
+    without GPU.
 
     Args:
         cfg: The training config (after command-line overrides).
@@ -138,6 +144,7 @@ def check_train_cfg(cfg: Config, accelerator_available: Optional[bool] = None,
         raise ConfigError('The config has no `model = dict(type=...)`; inherit a model '
                           'config from configs/_base_/models/.')
     _check_model_part(model, 'model', MODELS)
+    model_cls = MODELS.get(model['type']) if isinstance(model['type'], str) else model['type']
 
     loader = cfg.get('train_dataloader') or {}
     dataset = loader.get('dataset') or {}
@@ -151,22 +158,27 @@ def check_train_cfg(cfg: Config, accelerator_available: Optional[bool] = None,
 
     algorithm = str(model['type']).split('.')[-1]
     views = _count_views(pipeline)
-    if algorithm in TWO_VIEW_ALGORITHMS and pipeline and views != 2:
+    # Views per image the algorithm consumes: its class says (BaseSelfSupervisor.num_views).
+    needed = getattr(model_cls, 'num_views', None)
+    if isinstance(needed, int) and pipeline and views != needed:
+        count = {1: 'one', 2: 'two', 3: 'three'}.get(needed, str(needed))
         raise ConfigError(
-            f'{algorithm} compares two views of each image but train_dataloader.dataset.'
+            f'{algorithm} compares {count} views of each image but train_dataloader.dataset.'
             f'pipeline makes {views}; wrap the view transforms in dict(type="MultiView", '
-            'num_views=2, transforms=[view_pipeline]).')
+            f'num_views={needed}, transforms=[view_pipeline]).')
 
     queue_len = model.get('queue_len')
     batch_size = loader.get('batch_size')
     if isinstance(queue_len, int) and isinstance(batch_size, int):
+        # The queue is a ring buffer that wraps around (FeatureQueue), so any length that
+        # holds one global batch of keys works; the reference's "multiple of the batch"
+        # assertion is a simplification of its slicing code, not a property of the method.
         total = batch_size * world_size
-        if queue_len % total:
+        if queue_len < total:
             raise ConfigError(
-                f'model.queue_len={queue_len} is not a multiple of the total batch '
-                f'{total} (train_dataloader.batch_size={batch_size} x {world_size} '
-                f'process(es)), so queue slots would be overwritten out of turn; set '
-                f'model.queue_len to a multiple, e.g. {max(total, queue_len // total * total)}.')
+                f'model.queue_len={queue_len} is shorter than the total batch {total} '
+                f'(train_dataloader.batch_size={batch_size} x {world_size} process(es)): one '
+                f'step\'s keys would not fit; set model.queue_len to at least {total}.')
 
     if not accelerator_available:
         optim_type = (cfg.get('optim_wrapper') or {}).get('type', 'OptimWrapper')

@@ -16,6 +16,7 @@ def register_all_modules(init_default_scope: bool = True) -> None:
     import mmdense.datasets  # noqa: F401
     import mmdense.engine  # noqa: F401
     import mmdense.models  # noqa: F401
+    import mmdense.transfer  # noqa: F401  (the C4 shared head of the detection protocols)
 
     if not init_default_scope:
         return

@@ -4,7 +4,8 @@ import random
 
 import numpy as np
 import torch
-from mmengine.registry import FUNCTIONS
+
+from mmdense.registry import FUNCTIONS
 
 __all__ = ['seed_worker_from_torch_seed']
 

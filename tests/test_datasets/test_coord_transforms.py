@@ -10,7 +10,7 @@ from mmengine.dataset import pseudo_collate
 from mmdense.datasets.transforms import (MultiView, PackSelfSupInputs, RandomFlipWithBox,
                                          RandomResizedCropWithBox)
 from mmdense.models.data_preprocessors import SelfSupDataPreprocessor
-from mmdense.models.data_preprocessors.selfsup_data_preprocessor import stack_view_boxes
+from mmdense.models.utils import stack_view_boxes
 
 REPO = Path(__file__).resolve().parents[2]
 H, W, S = 80, 100, 64

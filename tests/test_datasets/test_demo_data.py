@@ -13,7 +13,7 @@ from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 
 from mmdense.datasets import DemoUnlabeledDataset
-from mmdense.datasets.demo_data import SCENE_TYPES, generate_demo_data, main, render_scene
+from mmdense.datasets.demo.scenes import SCENE_TYPES, generate_demo_data, main, render_scene
 from mmdense.registry import DATASETS, MODELS
 
 CONFIG = osp.join(osp.dirname(__file__), '..', '..', 'configs', '_base_', 'datasets',

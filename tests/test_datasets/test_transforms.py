@@ -8,10 +8,9 @@ import torchvision.transforms.v2 as T2
 import torchvision.transforms.v2.functional as TF2
 from PIL import Image
 
-from mmdense.datasets.transforms import (ColorJitter, GaussianBlur, MultiView,
-                                         PackSelfSupInputs, RandomFlipWithBox,
-                                         RandomGrayscale, RandomResizedCropWithBox, Solarize,
-                                         compose_view_box)
+from mmdense.datasets.transforms import (ColorJitter, GaussianBlur, MultiView, PackSelfSupInputs,
+                                         RandomFlipWithBox, RandomGrayscale,
+                                         RandomResizedCropWithBox, Solarize, compose_view_box)
 from mmdense.registry import TRANSFORMS
 
 H, W = 120, 160

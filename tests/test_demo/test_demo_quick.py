@@ -13,8 +13,9 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from mmengine.config import Config
 
-from mmdense.apis.demo import aggregate_runs, main, results_table, similarity_map
+from mmdense.demo import aggregate_runs, load_scale, main, results_table, similarity_map
 
 ROWS = ('DenseCL', 'MoCo v2', 'Random init')
 
@@ -135,7 +136,8 @@ def test_similarity_map_is_one_at_the_query(demo, tmp_path):
     _, results = demo
     backbone = results['rows'][0]['backbone']
     image = np.random.default_rng(0).integers(0, 256, (96, 64, 3), dtype=np.uint8)
-    sim = similarity_map(backbone, image, (1, 0))
+    pretrain_cfg = Config.fromfile(load_scale('quick').pretrain['DenseCL'])
+    sim = similarity_map(pretrain_cfg, backbone, image, (1, 0))
     assert sim.shape == (3, 2)
     assert sim[1, 0] == pytest.approx(1.0, abs=1e-5)
     assert (sim <= 1 + 1e-5).all() and (sim >= -1e-6).all()  # ReLU features: no negatives

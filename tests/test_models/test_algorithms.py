@@ -37,7 +37,7 @@ def _densecl(backbone=None, in_channels=3, queue_len=6, loss_lambda=0.5):
     model = DenseCL(
         backbone=backbone or dict(type='_IdentityBackbone'),
         neck=dict(type='DenseCLNeck', in_channels=in_channels, hid_channels=8, out_channels=4),
-        head=dict(type='ContrastiveHead', temperature=T),
+        loss=dict(type='InfoNCELoss', temperature=T),
         queue_len=queue_len, feat_dim=4, momentum=0.99, loss_lambda=loss_lambda)
     model.init_weights()
     return model
@@ -79,7 +79,8 @@ def test_densecl_loss_matches_hand_computation():
             sims = [float(qb @ _unit(im_k[n].flatten(1)[:, j])) for j in range(4)]
             j_star = max(range(4), key=lambda j: sims[j])
             qd = _unit(q_dense[n, :, i])
-            expected_dense += _infonce(float(qd @ _unit(k_dense[n, :, j_star])), (dense_queue @ qd).tolist())
+            expected_dense += _infonce(float(qd @ _unit(k_dense[n, :, j_star])),
+                                       (dense_queue @ qd).tolist())
             cells += 1
     losses = model.loss([im_q, im_k])
     assert set(losses) == {'loss_single', 'loss_dense'}
@@ -96,7 +97,10 @@ def test_densecl_loss_lambda_weights_the_two_terms():
     model = _densecl(loss_lambda=0.0).double()
     views = [v.double() for v in _views(1)]
     # state_dict() holds references to the buffers, which enqueue overwrites: copy them.
-    queues = [{k: v.clone() for k, v in q.state_dict().items()} for q in (model.queue, model.dense_queue)]
+    queues = [{
+        k: v.clone()
+        for k, v in q.state_dict().items()
+    } for q in (model.queue, model.dense_queue)]
     off = model.loss(views)
     assert off['loss_dense'].item() == 0.0
     model.queue.load_state_dict(queues[0])
@@ -112,14 +116,15 @@ def test_mocov2_loss_matches_hand_computation():
     model = MoCoV2(
         backbone=dict(type='_IdentityBackbone'),
         neck=dict(type='MoCoV2Neck', in_channels=3, hid_channels=8, out_channels=4),
-        head=dict(type='ContrastiveHead', temperature=T), queue_len=6, feat_dim=4).double()
+        loss=dict(type='InfoNCELoss', temperature=T), queue_len=6, feat_dim=4).double()
     model.init_weights()
     im_q, im_k = [v.double() for v in _views(3)]
     queue = model.queue.feats.clone()
     with torch.no_grad():
         q_all, k_all = model.neck((im_q, ))[0], model.neck((im_k, ))[0]
     expected = sum(
-        _infonce(float(_unit(q) @ _unit(k)), (queue @ _unit(q)).tolist()) for q, k in zip(q_all, k_all)) / 2
+        _infonce(float(_unit(q) @ _unit(k)), (queue @ _unit(q)).tolist())
+        for q, k in zip(q_all, k_all)) / 2
     losses = model.loss([im_q, im_k])
     assert set(losses) == {'loss'}
     assert losses['loss'].item() == pytest.approx(expected, rel=1e-9)
@@ -133,7 +138,8 @@ def test_densecl_gradients_reach_online_encoder_only():
     sum(losses.values()).backward()
     assert all(p.grad is not None for p in model.backbone.parameters())
     assert all(p.grad is not None for p in model.neck.parameters())
-    momentum_params = list(model.momentum_backbone.parameters()) + list(model.momentum_neck.parameters())
+    momentum_params = list(model.momentum_backbone.parameters()) + list(
+        model.momentum_neck.parameters())
     assert all(p.grad is None and not p.requires_grad for p in momentum_params)
     assert not model.queue.feats.requires_grad and not model.dense_queue.feats.requires_grad
 
@@ -141,7 +147,8 @@ def test_densecl_gradients_reach_online_encoder_only():
 def test_key_encoder_starts_as_copy_and_follows_ema():
     torch.manual_seed(0)
     model = _densecl(backbone=_tiny_resnet(), in_channels=64, queue_len=8)
-    for q, k in zip(model.backbone.state_dict().values(), model.momentum_backbone.state_dict().values()):
+    for q, k in zip(model.backbone.state_dict().values(),
+                    model.momentum_backbone.state_dict().values()):
         assert torch.equal(q, k)
     with torch.no_grad():
         for p in model.backbone.parameters():
@@ -165,10 +172,41 @@ def test_clear_errors_for_bad_views_and_modes():
     with pytest.raises(ValueError, match='feat_dim=8 must equal'):
         MoCoV2(backbone=dict(type='_IdentityBackbone'),
                neck=dict(type='MoCoV2Neck', in_channels=3, hid_channels=8, out_channels=4),
-               head=dict(type='ContrastiveHead'), queue_len=6, feat_dim=8)
+               loss=dict(type='InfoNCELoss'), queue_len=6, feat_dim=8)
 
 
 def test_extract_feat_returns_backbone_c5():
     model = _densecl(backbone=_tiny_resnet(), in_channels=64, queue_len=8).eval()
     (c5, ) = model(torch.randn(1, 3, 64, 64), mode='tensor')
     assert c5.shape == (1, 64, 2, 2)
+
+
+def test_momentum_base_copies_updates_and_checks_every_momentum_part():
+    """BaseMomentumSelfSupervisor: the one place momentum copies are built, started and updated."""
+    from mmdense.models.algorithms import BaseMomentumSelfSupervisor
+
+    class _TwoParts(BaseMomentumSelfSupervisor):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.extra = nn.Linear(3, 2)
+            self.add_momentum_copy('extra')
+
+    torch.manual_seed(0)
+    neck = dict(type='MoCoV2Neck', in_channels=64, hid_channels=8, out_channels=4)
+    model = _TwoParts(backbone=_tiny_resnet(), neck=neck, momentum=0.9)
+    model.init_weights()
+    names = [type(online).__name__ for online, _ in model.momentum_pairs()]
+    assert names == ['ResNet', 'MoCoV2Neck', 'Linear']
+    for online, copy in model.momentum_pairs():
+        assert all(torch.equal(a, b) for a, b in zip(online.state_dict().values(),
+                                                     copy.state_dict().values()))
+        assert not any(p.requires_grad for p in copy.parameters())
+    with torch.no_grad():
+        model.extra.weight.add_(1.0)
+    before = model.momentum_extra.weight.clone()
+    model.momentum = 0.5  # what MomentumScheduleHook sets; base_momentum keeps the start
+    model.update_momentum()
+    assert model.base_momentum == 0.9
+    assert torch.allclose(model.momentum_extra.weight, 0.5 * before + 0.5 * model.extra.weight)
+    with pytest.raises(ValueError, match=r'_TwoParts: momentum must lie in \[0, 1\]'):
+        _TwoParts(backbone=_tiny_resnet(), momentum=1.5)

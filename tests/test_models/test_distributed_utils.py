@@ -6,7 +6,8 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-from mmdense.models.utils import FeatureQueue, batch_shuffle_ddp, batch_unshuffle_ddp, concat_all_gather
+from mmdense.models.utils import (FeatureQueue, batch_shuffle_ddp, batch_unshuffle_ddp,
+                                  concat_all_gather)
 
 WORLD = 2
 BATCH = 4
@@ -19,7 +20,8 @@ def _free_port() -> int:
 
 
 def _worker(rank: int, port: int, out_dir: str) -> None:
-    dist.init_process_group('gloo', init_method=f'tcp://127.0.0.1:{port}', rank=rank, world_size=WORLD)
+    dist.init_process_group('gloo', init_method=f'tcp://127.0.0.1:{port}', rank=rank,
+                            world_size=WORLD)
     try:
         torch.manual_seed(100 + rank)  # ranks draw different local randomness on purpose
         # Sample ids encode (rank, position) so order can be checked after the round trip.
@@ -41,7 +43,8 @@ def _worker(rank: int, port: int, out_dir: str) -> None:
 
 
 def test_shuffle_unshuffle_and_enqueue_across_two_gloo_ranks(tmp_path):
-    mp.start_processes(_worker, args=(_free_port(), str(tmp_path)), nprocs=WORLD, start_method='spawn')
+    mp.start_processes(_worker, args=(_free_port(), str(tmp_path)), nprocs=WORLD,
+                       start_method='spawn')
     r0, r1 = (torch.load(tmp_path / f'rank{r}.pth') for r in range(WORLD))
     global_batch = torch.cat([r0['x'], r1['x']])
     # Gather concatenates in rank order and agrees on both ranks.

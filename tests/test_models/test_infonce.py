@@ -1,4 +1,4 @@
-"""info_nce / ContrastiveHead.loss_against_queue: the plain loss's values and gradients,
+"""info_nce / InfoNCELoss: the plain loss's values and gradients,
 computed in forward so that nothing of size (queries x negatives) is kept for backward."""
 import copy
 
@@ -6,10 +6,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from mmdense.analysis.held_for_backward import held_for_backward
 from mmdense.models import DenseCL, MoCoV2
-from mmdense.models.heads import ContrastiveHead
-from mmdense.models.losses import info_nce
-from mmdense.utils import held_for_backward
+from mmdense.models.losses import InfoNCELoss, info_nce, info_nce_autograd
 
 
 def _inputs(rows=50, dim=8, negatives=300, seed=0, dtype=torch.float64):
@@ -23,7 +22,7 @@ def _inputs(rows=50, dim=8, negatives=300, seed=0, dtype=torch.float64):
 
 def _plain(query, pos, negatives, temperature=0.2):
     """The reference: cross-entropy over the whole logits matrix through autograd."""
-    return ContrastiveHead(temperature).loss(pos, query @ negatives.t())
+    return info_nce_autograd(pos, query @ negatives.t(), temperature)
 
 
 @pytest.mark.parametrize('chunk_size', [None, 1, 7, 49, 50, 1000])
@@ -100,14 +99,14 @@ def test_bad_shapes_are_refused():
     with pytest.raises(ValueError, match='no queries'):
         info_nce(query[:0], pos[:0], queue, 0.2)
     with pytest.raises(ValueError, match='chunk_size must be a positive'):
-        ContrastiveHead(0.2, chunk_size=0)
+        InfoNCELoss(0.2, chunk_size=0)
 
 
-def _plain_head(model):
-    """The model with its head's queue loss replaced by the plain autograd loss."""
+def _plain_loss(model):
+    """The model with its queue loss replaced by the plain autograd loss."""
     model = copy.deepcopy(model)
-    head = model.head
-    head.loss_against_queue = lambda q, p, n: head.loss(p, q @ n.clone().t())
+    temperature = model.criterion.temperature
+    model.criterion.forward = lambda q, p, n: info_nce_autograd(p, q @ n.clone().t(), temperature)
     return model
 
 
@@ -116,17 +115,17 @@ def test_densecl_and_mocov2_losses_and_gradients_match_the_plain_loss(chunk_size
     torch.manual_seed(0)
     backbone = dict(type='mmdet.ResNet', depth=18, base_channels=8, out_indices=(3, ),
                     norm_eval=False)
-    head = dict(type='ContrastiveHead', temperature=0.2, chunk_size=chunk_size)
+    loss = dict(type='InfoNCELoss', temperature=0.2, chunk_size=chunk_size)
     models = [
-        DenseCL(backbone=backbone, head=head, queue_len=32, feat_dim=8,
+        DenseCL(backbone=backbone, loss=loss, queue_len=32, feat_dim=8,
                 neck=dict(type='DenseCLNeck', in_channels=64, hid_channels=16, out_channels=8)),
-        MoCoV2(backbone=backbone, head=head, queue_len=32, feat_dim=8,
+        MoCoV2(backbone=backbone, loss=loss, queue_len=32, feat_dim=8,
                neck=dict(type='MoCoV2Neck', in_channels=64, hid_channels=16, out_channels=8)),
     ]
     views = [torch.randn(2, 3, 64, 64) for _ in range(2)]
     for model in models:
         model.init_weights()
-        results, candidates = [], (model, _plain_head(model))
+        results, candidates = [], (model, _plain_loss(model))
         for candidate in candidates:
             out = candidate.loss(views)
             sum(out.values()).backward()

@@ -2,7 +2,7 @@ import math
 
 import torch
 
-from mmdense.models import ContrastiveHead, DenseCLNeck, MoCoV2Neck
+from mmdense.models import DenseCLNeck, InfoNCELoss, MoCoV2Neck, info_nce_autograd
 
 
 def test_mocov2_neck_pools_then_projects():
@@ -31,8 +31,7 @@ def test_densecl_neck_outputs_global_dense_and_pooled_dense():
     assert grid_neck((x, ))[1].shape == (2, 4, 4)
 
 
-def test_contrastive_head_matches_hand_computed_infonce():
-    head = ContrastiveHead(temperature=0.5)
+def test_infonce_loss_matches_hand_computed_infonce():
     pos = torch.tensor([[0.8], [0.1]])
     neg = torch.tensor([[0.2, -0.4, 0.0], [0.5, 0.3, -1.0]])
     expected = 0.0
@@ -40,4 +39,10 @@ def test_contrastive_head_matches_hand_computed_infonce():
         denom = math.exp(p / 0.5) + sum(math.exp(n / 0.5) for n in ns)
         expected += -math.log(math.exp(p / 0.5) / denom)
     expected /= 2
-    assert abs(head.loss(pos, neg).item() - expected) < 1e-6
+    assert abs(info_nce_autograd(pos, neg, 0.5).item() - expected) < 1e-6
+    # The module form takes queries and negatives and computes the same loss.
+    query = torch.eye(4)[:2]
+    negatives = torch.eye(4)[2:]
+    pos = torch.tensor([[0.8], [0.1]])
+    assert torch.allclose(InfoNCELoss(0.5)(query, pos, negatives),
+                          info_nce_autograd(pos, query @ negatives.t(), 0.5))

@@ -5,8 +5,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from mmdense.models.losses import (PixContrastLoss, PixelConsistencyLoss, cell_distance,
-                                   pixcontrast_loss, pixel_consistency_loss, pixel_positive_mask)
+from mmdense.models.losses import (PixContrastLoss, PixelConsistencyLoss, pixcontrast_loss,
+                                   pixel_consistency_loss)
+from mmdense.models.utils import cell_distance, pixel_positive_mask
 
 FULL = torch.tensor([[0., 0., 1., 1.]], dtype=torch.float64)
 
@@ -56,8 +57,8 @@ def test_mask_rejects_bad_boxes():
 
 def test_consistency_loss_matches_hand_computation():
     torch.manual_seed(0)
-    pred, target = torch.randn(2, 5, 2, 2, dtype=torch.float64), torch.randn(2, 5, 2, 2,
-                                                                            dtype=torch.float64)
+    pred = torch.randn(2, 5, 2, 2, dtype=torch.float64)
+    target = torch.randn(2, 5, 2, 2, dtype=torch.float64)
     coord_q = torch.cat([FULL, FULL])
     coord_k = torch.tensor([[1., 0., 0., 1.], [0., 0., 1., 1.]], dtype=torch.float64)
     p = F.normalize(pred, dim=1).flatten(2)
@@ -152,3 +153,13 @@ def test_pixcontrast_skips_cells_without_positives_and_stays_finite():
     assert none.item() == 0.0
     with pytest.raises(ValueError, match='neg_ratio'):
         PixContrastLoss(pos_ratio=0.7, neg_ratio=0.5)
+
+
+def test_negative_cosine_loss_is_minus_two_cos_on_average():
+    from mmdense.models.losses import NegativeCosineLoss, negative_cosine_loss
+    pred = torch.tensor([[3.0, 0.0], [0.0, 2.0]])
+    target = torch.tensor([[1.0, 0.0], [1.0, 0.0]])  # cos 1 and 0
+    assert negative_cosine_loss(pred, target).item() == pytest.approx(-1.0)
+    assert NegativeCosineLoss()(pred, pred).item() == pytest.approx(-2.0)
+    with pytest.raises(ValueError, match=r'\(N, D\)'):
+        negative_cosine_loss(pred, target[:1])

@@ -7,8 +7,8 @@ import torch.nn.functional as F
 from mmengine.structures import BaseDataElement
 
 from mmdense.models.algorithms import PixContrast, PixPro
-from mmdense.models.data_preprocessors.selfsup_data_preprocessor import stack_view_boxes
 from mmdense.models.losses import pixel_consistency_loss
+from mmdense.models.utils import stack_view_boxes
 
 BACKBONE = dict(type='mmdet.ResNet', depth=18, base_channels=8, out_indices=(3, ),
                 norm_cfg=dict(type='BN'), norm_eval=False)
@@ -127,7 +127,7 @@ def test_missing_boxes_and_bad_momentum_raise():
 
 
 def test_step_benchmark_boxes_drive_pixpro():
-    from mmdense.utils.step_benchmark import _synthetic_view_boxes
+    from mmdense.analysis.step_benchmark import _synthetic_view_boxes
     samples = _synthetic_view_boxes(4, seed=0)
     boxes = torch.stack([s.view_boxes for s in samples])  # (N, 2, 4)
     assert boxes.min() >= 0 and boxes.max() <= 1

@@ -41,6 +41,19 @@ def test_sweep_finds_every_method_and_scale():
     assert any('r18_demo' in c for c in CONFIGS) and any('_r50_' in c for c in CONFIGS)
 
 
+@pytest.mark.parametrize('config', CONFIGS)
+def test_config_records_the_safety_nets(config):
+    """Atomic checkpoints, the non-finite-loss and RNG-state hooks and per-epoch worker seeds
+    are in every config's own record (docs/reliability.md), nothing adds them behind it."""
+    cfg = Config.fromfile(osp.join(ROOT, config))
+    hooks = cfg.default_hooks
+    assert hooks.checkpoint.backend_args == dict(backend='atomic_local')
+    assert hooks.non_finite_loss.type == 'NonFiniteLossHook'
+    assert hooks.rng_state.type == 'RNGStateHook'
+    assert cfg.train_dataloader.worker_init_fn == dict(type='mmdense.seed_worker_from_torch_seed')
+    assert cfg.env_cfg.dist_cfg.timeout == 1800
+
+
 def one_batch(batch: int, size: int = 64):
     g = torch.Generator().manual_seed(0)
     views = [[torch.randint(0, 256, (3, size, size), generator=g, dtype=torch.uint8)

@@ -20,8 +20,8 @@ import torch
 from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 
+from mmdense.analysis.mmpretrain_models import build_mmpretrain_model, mmpretrain_config
 from mmdense.registry import MODELS
-from mmdense.utils.mmpretrain_models import build_mmpretrain_model, mmpretrain_config
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 QUEUE_LEN, BATCH, SIZE, STEPS = 16, 4, 128, 5
@@ -104,7 +104,8 @@ def assert_close(a, b, what, tol):
     a, b = a.detach().double(), b.detach().double()
     assert a.shape == b.shape, f'{what}: shapes {tuple(a.shape)} vs {tuple(b.shape)}'
     diff, scale = (a - b).norm().item(), b.norm().item()
-    assert diff <= tol * max(scale, 1e-12), f'{what}: relative difference {diff / max(scale, 1e-30):.2e} > {tol:.0e}'
+    assert diff <= tol * max(
+        scale, 1e-12), f'{what}: relative difference {diff / max(scale, 1e-30):.2e} > {tol:.0e}'
 
 
 def views(step: int):
@@ -124,7 +125,8 @@ def test_shipped_r50_config_trains_like_mmpretrain(name):
         losses_theirs = theirs.loss([v.clone() for v in inputs], [])
         assert set(losses_ours) == set(losses_theirs)
         for key in losses_ours:
-            assert_close(losses_ours[key], losses_theirs[key], f'step {step} {key}', tolerance(step))
+            assert_close(losses_ours[key], losses_theirs[key], f'step {step} {key}',
+                         tolerance(step))
         sum(losses_ours.values()).backward()
         sum(losses_theirs.values()).backward()
         grads_theirs = {k: p.grad for k, p in online_params(theirs, True).items()}
@@ -140,7 +142,8 @@ def test_shipped_r50_config_trains_like_mmpretrain(name):
 
     theirs_params = online_params(theirs, True)
     for key, param in online_params(ours, False).items():
-        assert_close(param, theirs_params[key], f'online {key} after {STEPS} steps', tolerance(STEPS))
+        assert_close(param, theirs_params[key], f'online {key} after {STEPS} steps',
+                     tolerance(STEPS))
     for key, mine, other in momentum_params(ours, theirs):
         assert_close(mine, other, f'momentum {key} after {STEPS} steps', tolerance(STEPS))
     theirs_buffers = dict(theirs.named_buffers())

@@ -62,7 +62,8 @@ class ReferencePixPro(nn.Module):
                  instance_weight: float = 0.0, temperature: float = 0.3, neg_ratio: float = 1.0):
         super().__init__()
         self.kind, self.m0, self.gamma, self.pos_ratio = kind, m0, gamma, pos_ratio
-        self.instance_weight, self.temperature, self.neg_ratio = instance_weight, temperature, neg_ratio
+        self.instance_weight, self.temperature = instance_weight, temperature
+        self.neg_ratio = neg_ratio
         self.k, self.K = 0, total_steps
         self.encoder, self.encoder_k = trunk(50), trunk(50)
         self.projector, self.projector_k = mlp2d(2048, 4096, 256), mlp2d(2048, 4096, 256)
@@ -145,7 +146,8 @@ class ReferencePixPro(nn.Module):
                 inst_k = [F.normalize(self.projector_instance_k(f).mean((2, 3)), dim=1)
                           for f in feats_k]
         loss_fn = self.pixpro_loss if self.kind == 'pixpro' else self.pixcontrast_loss
-        loss = loss_fn(online[0], targets[1], box1, box2) + loss_fn(online[1], targets[0], box2, box1)
+        loss = loss_fn(online[0], targets[1], box1, box2) + loss_fn(online[1], targets[0], box2,
+                                                                    box1)
         if self.instance_weight > 0:
             loss = loss + self.instance_weight * (-2 * (inst[0] * inst_k[1]).sum(1).mean()
                                                   - 2 * (inst[1] * inst_k[0]).sum(1).mean())
@@ -155,9 +157,10 @@ class ReferencePixPro(nn.Module):
 # Ours -> reference parameter names: trunk keys coincide; the projectors' Sequential is `mlp`.
 PREFIXES = (('momentum_backbone.', 'encoder_k.'), ('backbone.', 'encoder.'),
             ('momentum_neck.mlp.', 'projector_k.'), ('neck.mlp.', 'projector.'),
-            ('ppm.value_transform.', 'value_transform.'),
-            ('momentum_instance_neck.mlp.', 'projector_instance_k.'),
-            ('instance_neck.mlp.', 'projector_instance.'), ('instance_predictor.mlp.', 'predictor.'))
+            ('ppm.value_transform.', 'value_transform.'), ('momentum_instance_neck.mlp.',
+                                                           'projector_instance_k.'),
+            ('instance_neck.mlp.', 'projector_instance.'), ('instance_predictor.mlp.',
+                                                            'predictor.'))
 
 
 def reference_key(key: str) -> str:
@@ -201,16 +204,20 @@ def batch(step: int):
     flip = torch.arange(BATCH) % 2 == 1
     box2[flip] = box2[flip][:, [2, 1, 0, 3]]
     box1, box2 = box1.float().double(), box2.float().double()
-    samples = [BaseDataElement(view_boxes=torch.stack([b1, b2]).float()) for b1, b2 in zip(box1, box2)]
+    samples = [
+        BaseDataElement(view_boxes=torch.stack([b1, b2]).float()) for b1, b2 in zip(box1, box2)
+    ]
     return views, samples, box1, box2
 
 
 @pytest.mark.parametrize('name', sorted(CONFIGS))
 def test_shipped_r50_config_trains_like_the_authors_forward(name):
     ours, ref, cfg = build_pair(name)
-    assert any(isinstance(h, dict) and h['type'] == 'MomentumScheduleHook' for h in cfg.custom_hooks)
+    assert any(
+        isinstance(h, dict) and h['type'] == 'MomentumScheduleHook' for h in cfg.custom_hooks)
     hook = MomentumScheduleHook()
-    opt_ours = torch.optim.SGD([p for p in ours.parameters() if p.requires_grad], lr=LR, momentum=0.9)
+    opt_ours = torch.optim.SGD([p for p in ours.parameters() if p.requires_grad], lr=LR,
+                               momentum=0.9)
     ref_online = {reference_key(k): p for k, p in ours.named_parameters() if p.requires_grad}
     ref_params = dict(ref.named_parameters())
     opt_ref = torch.optim.SGD([ref_params[k] for k in ref_online], lr=LR, momentum=0.9)

@@ -54,7 +54,7 @@ def test_bn_splits_converts_both_encoders_and_keeps_checkpoint_keys():
         backbone=dict(type='mmdet.ResNet', depth=18, base_channels=8, out_indices=(3, ),
                       norm_eval=False, zero_init_residual=False),
         neck=dict(type='DenseCLNeck', in_channels=64, hid_channels=16, out_channels=8),
-        head=dict(type='ContrastiveHead'), queue_len=8, feat_dim=8)
+        loss=dict(type='InfoNCELoss'), queue_len=8, feat_dim=8)
     plain, split = DenseCL(**cfg), DenseCL(**cfg, bn_splits=2)
     for encoder in (split.backbone, split.momentum_backbone):
         bns = [m for m in encoder.modules() if isinstance(m, nn.BatchNorm2d)]

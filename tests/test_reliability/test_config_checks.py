@@ -5,7 +5,6 @@ import pytest
 from mmengine.config import Config
 
 from mmdense.apis import build_train_cfg, parse_train_args, train
-from mmdense.apis.train import add_reliability_defaults
 from mmdense.utils import ConfigError, check_train_cfg
 
 REPO = Path(__file__).resolve().parents[2]
@@ -47,12 +46,16 @@ def test_wrong_argument_name():
     assert 'model.queue_length' in _error(_cfg('model.queue_length=32'))
 
 
-def test_batch_must_divide_queue():
-    message = _error(_cfg('train_dataloader.batch_size=6'), world_size=1)
-    assert 'model.queue_len=32' in message and 'total batch 6' in message and 'e.g. 30' in message
-    # The total batch counts every process: 8 x 2 = 16 divides 32, 8 x 3 does not.
-    check_train_cfg(_cfg(), accelerator_available=False, world_size=2)
-    assert 'x 3 process(es)' in _error(_cfg(), world_size=3)
+def test_queue_must_hold_the_total_batch():
+    # The queue wraps around, so a batch that does not divide it is fine (32 / 6).
+    check_train_cfg(_cfg('train_dataloader.batch_size=6'), accelerator_available=False,
+                    world_size=1)
+    message = _error(_cfg('train_dataloader.batch_size=40'), world_size=1)
+    assert 'model.queue_len=32' in message and 'total batch 40' in message
+    assert 'at least 40' in message
+    # The total batch counts every process: 8 x 4 = 32 fits, 8 x 5 does not.
+    check_train_cfg(_cfg(), accelerator_available=False, world_size=4)
+    assert 'x 5 process(es)' in _error(_cfg(), world_size=5)
 
 
 def test_single_view_pipeline_for_two_view_algorithm():
@@ -85,15 +88,3 @@ def test_train_checks_before_building_anything(tmp_path):
     with pytest.raises(ConfigError, match='hid_chanels'):
         train(cfg)
     assert not (tmp_path / 'run').exists()  # no Runner was built
-
-
-def test_reliability_defaults_are_added_once():
-    cfg = _cfg()
-    add_reliability_defaults(cfg)
-    add_reliability_defaults(cfg)
-    types = [h['type'] for h in cfg.custom_hooks]
-    assert types == ['DenseCLWarmupHook', 'NonFiniteLossHook', 'RNGStateHook']
-    assert cfg.custom_hooks[1]['interval'] == cfg.default_hooks.logger.interval
-    assert cfg.default_hooks.checkpoint.backend_args == dict(backend='atomic_local')
-    assert cfg.train_dataloader.worker_init_fn == dict(type='seed_worker_from_torch_seed')
-    assert cfg.env_cfg.dist_cfg.timeout == 1800

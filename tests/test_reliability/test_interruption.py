@@ -8,8 +8,8 @@ import pytest
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from mmdense.utils import (AtomicLocalBackend, find_resumable_checkpoint,
-                           is_complete_checkpoint, seed_worker_from_torch_seed)
+from mmdense.utils import (AtomicLocalBackend, find_resumable_checkpoint, is_complete_checkpoint,
+                           seed_worker_from_torch_seed)
 
 REPO = Path(__file__).resolve().parents[2]
 

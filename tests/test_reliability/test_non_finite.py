@@ -4,9 +4,9 @@ from types import SimpleNamespace
 from unittest import mock
 
 import pytest
+import reliability_fault_hooks  # noqa: F401  (registers PoisonWeightsHook)
 import torch
 from mmengine.optim import AmpOptimWrapper, OptimWrapper
-import reliability_fault_hooks  # noqa: F401  (registers PoisonWeightsHook)
 
 from mmdense.apis import build_train_cfg, parse_train_args, train
 from mmdense.engine.hooks import NonFiniteLossError, NonFiniteLossHook

@@ -1,13 +1,13 @@
-"""Data-pipeline benchmark (mmdense.utils.data_benchmark, tools/analysis/benchmark_data.py)."""
+"""Data-pipeline benchmark (mmdense.analysis.data_benchmark, tools/analysis/benchmark_data.py)."""
 import glob
 import os.path as osp
 from pathlib import Path
 
 import pytest
-from mmcv.transforms import Compose
 
-from mmdense.datasets.demo_data import generate_demo_data
-from mmdense.utils.data_benchmark import benchmark_pipeline, build_config_pipeline, build_reference_pipeline
+from mmdense.analysis.data_benchmark import (benchmark_pipeline, build_config_pipeline,
+                                             build_reference_pipeline)
+from mmdense.datasets.demo.scenes import generate_demo_data
 
 ROOT = Path(__file__).resolve().parents[2]
 DENSECL = str(ROOT / 'configs/densecl/densecl_r18_demo.py')

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from mmdense.utils.step_benchmark import benchmark_steps, build_model_for_benchmark
+from mmdense.analysis.step_benchmark import benchmark_steps, build_model_for_benchmark
 
 ROOT = Path(__file__).resolve().parents[2]
 DENSECL = str(ROOT / 'configs/densecl/densecl_r18_demo.py')

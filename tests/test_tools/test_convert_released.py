@@ -1,9 +1,9 @@
-"""Released-weight conversion (mmdense.apis.released_weights, tools/model_converters)."""
+"""Released-weight conversion (mmdense.transfer.released_weights, tools/model_converters)."""
 import pytest
 import torch
 from mmdet.models.backbones import ResNet
 
-from mmdense.apis.released_weights import SOURCES, convert_and_extract, convert_released, main
+from mmdense.transfer.released_weights import SOURCES, convert_and_extract, convert_released, main
 
 
 @pytest.fixture(scope='module')

@@ -1,4 +1,4 @@
-"""Backbone extraction for transfer (mmdense.apis.backbone_extraction, tools/model_converters)."""
+"""Backbone extraction for transfer (mmdense.transfer.backbone_extraction, model_converters)."""
 import os
 import pickle
 import re
@@ -11,9 +11,9 @@ import torch
 from mmdet.models.backbones import ResNet
 from mmengine.runner import load_checkpoint
 
-from mmdense.apis.backbone_extraction import (extract_backbone, main, save_backbone,
-                                              to_detectron2_key)
 from mmdense.models import DenseCL
+from mmdense.transfer.backbone_extraction import (extract_backbone, main, save_backbone,
+                                                  to_detectron2_key)
 
 TOOL = os.path.join(os.path.dirname(__file__), '..', '..', 'tools', 'model_converters',
                     'extract_backbone.py')
@@ -27,7 +27,7 @@ def checkpoint():
         backbone=dict(type='mmdet.ResNet', depth=18, base_channels=8, out_indices=(3, ),
                       norm_eval=False, zero_init_residual=False),
         neck=dict(type='DenseCLNeck', in_channels=64, hid_channels=8, out_channels=4),
-        head=dict(type='ContrastiveHead', temperature=0.2),
+        loss=dict(type='InfoNCELoss', temperature=0.2),
         queue_len=6, feat_dim=4, momentum=0.99)
     model.init_weights()
     # The key encoder starts as a copy; move it (params and BN stats) so a mix-up shows.
@@ -70,7 +70,7 @@ def test_extracts_exactly_the_chosen_encoder(checkpoint, encoder, tmp_path):
 
 
 def test_reads_a_checkpoint_file_and_cli_defaults_to_online_encoder(checkpoint, tmp_path,
-                                                                     monkeypatch, capsys):
+                                                                    monkeypatch, capsys):
     src_path = tmp_path / 'epoch_1.pth'
     torch.save(checkpoint, src_path)  # meta holds a numpy scalar, like Runner's
     out = tmp_path / 'out' / 'backbone.pth'
@@ -102,7 +102,7 @@ def _write_broken(checkpoint, tmp_path, edit):
      'momentum_backbone', r"No key starts with 'momentum_backbone\.'"),
 ], ids=['missing-key', 'wrong-shape', 'unexpected-key', 'no-encoder-prefix'])
 def test_refuses_mismatched_backbones_and_writes_nothing(checkpoint, tmp_path, edit, encoder,
-                                                        message):
+                                                         message):
     path = _write_broken(checkpoint, tmp_path, edit)
     out = tmp_path / 'out.pth'
     with pytest.raises(ValueError, match=message):
@@ -111,7 +111,8 @@ def test_refuses_mismatched_backbones_and_writes_nothing(checkpoint, tmp_path, e
 
 
 def test_refuses_wrong_explicit_depth(checkpoint):
-    # ResNet-34 has 3/4/6/3 BasicBlocks where ResNet-18 has 2/2/2/2: 80 keys (convs and BN entries) are absent.
+    # ResNet-34 has 3/4/6/3 BasicBlocks where ResNet-18 has 2/2/2/2: 80 keys (convs and BN
+    # entries) are absent.
     message = r'ResNet-34 .*missing keys: .*layer1\.2\.conv1\.weight.*\(80 in all\)'
     with pytest.raises(ValueError, match=message):
         extract_backbone(checkpoint, depth=34)

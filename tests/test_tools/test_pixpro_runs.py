@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from mmdense.apis import main
-from mmdense.apis.backbone_extraction import extract_backbone
 from mmdense.engine.hooks import cosine_momentum
+from mmdense.transfer.backbone_extraction import extract_backbone
 from mmdense.utils import allow_runner_checkpoint_globals
 
 REPO = Path(__file__).resolve().parents[2]

@@ -1,4 +1,4 @@
-"""Publishing a training checkpoint (mmdense.apis.publish, tools/model_converters/publish_model.py)."""
+"""Publishing a training checkpoint (mmdense.transfer.publish, tools/model_converters)."""
 import hashlib
 import os
 import os.path as osp
@@ -10,7 +10,7 @@ import pytest
 import torch
 from mmdet.models.backbones import ResNet
 
-from mmdense.apis.publish import hash_in_name, publish_checkpoint
+from mmdense.transfer.publish import hash_in_name, publish_checkpoint
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -21,17 +21,45 @@ def training_checkpoint(tmp_path_factory):
     optimizer state, and numpy values in meta/message_hub as mmengine writes them."""
     torch.manual_seed(0)
     online = ResNet(18, base_channels=8).state_dict()
-    state = {**{'backbone.' + k: v for k, v in online.items()},
-             **{'momentum_backbone.' + k: v + 1 if v.is_floating_point() else v for k, v in online.items()},
-             'neck.mlp.0.weight': torch.randn(16, 64), 'queue.feats': torch.randn(32, 16),
-             'queue.ptr': torch.tensor(8)}
+    state = {
+        **{
+            'backbone.' + k: v
+            for k, v in online.items()
+        },
+        **{
+            'momentum_backbone.' + k: v + 1 if v.is_floating_point() else v
+            for k, v in online.items()
+        }, 'neck.mlp.0.weight': torch.randn(16, 64),
+        'queue.feats': torch.randn(32, 16),
+        'queue.ptr': torch.tensor(8)
+    }
     checkpoint = {
-        'meta': {'cfg': "model = dict(type='DenseCL')\n", 'epoch': 3, 'iter': np.int64(24), 'seed': 0,
-                 'experiment_name': 'unit', 'time': '20261123_120000', 'mmengine_version': '0.10.7',
-                 'dataset_meta': {}},
+        'meta': {
+            'cfg': "model = dict(type='DenseCL')\n",
+            'epoch': 3,
+            'iter': np.int64(24),
+            'seed': 0,
+            'experiment_name': 'unit',
+            'time': '20261123_120000',
+            'mmengine_version': '0.10.7',
+            'dataset_meta': {}
+        },
         'state_dict': state,
-        'optimizer': {'state': {0: {'momentum_buffer': torch.randn(3)}}, 'param_groups': [{'lr': 0.1}]},
-        'message_hub': {'runtime_info': {'eta': np.float64(1.5)}},
+        'optimizer': {
+            'state': {
+                0: {
+                    'momentum_buffer': torch.randn(3)
+                }
+            },
+            'param_groups': [{
+                'lr': 0.1
+            }]
+        },
+        'message_hub': {
+            'runtime_info': {
+                'eta': np.float64(1.5)
+            }
+        },
     }
     path = tmp_path_factory.mktemp('ckpt') / 'epoch_3.pth'
     torch.save(checkpoint, path)
@@ -40,7 +68,8 @@ def training_checkpoint(tmp_path_factory):
 
 def test_publish_keeps_weights_and_plain_meta(training_checkpoint, tmp_path):
     path, state = training_checkpoint
-    model_path, backbone_path = publish_checkpoint(path, str(tmp_path / 'densecl_unit'), date='20261123')
+    model_path, backbone_path = publish_checkpoint(path, str(tmp_path / 'densecl_unit'),
+                                                   date='20261123')
     assert osp.basename(model_path).startswith('densecl_unit_20261123-')
     assert osp.basename(backbone_path).startswith('densecl_unit_backbone_20261123-')
     for out in (model_path, backbone_path):
@@ -73,7 +102,8 @@ def test_publish_momentum_encoder_and_no_backbone(training_checkpoint, tmp_path)
                                           encoder='momentum_backbone')
     backbone = torch.load(backbone_path, weights_only=True)['state_dict']
     assert torch.equal(backbone['conv1.weight'], state['momentum_backbone.conv1.weight'])
-    model_path, none = publish_checkpoint(path, str(tmp_path / 'n'), date='20261123', with_backbone=False)
+    model_path, none = publish_checkpoint(path, str(tmp_path / 'n'), date='20261123',
+                                          with_backbone=False)
     assert none is None and osp.isfile(model_path)
 
 
@@ -89,9 +119,11 @@ def test_publish_refuses_bad_input(tmp_path):
 
 def test_publish_cli(training_checkpoint, tmp_path):
     path, _ = training_checkpoint
-    out = subprocess.run([sys.executable, osp.join(REPO, 'tools/model_converters/publish_model.py'), path,
-                          str(tmp_path / 'cli'), '--date', '20260101', '--no-backbone'],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run([
+        sys.executable,
+        osp.join(REPO, 'tools/model_converters/publish_model.py'), path,
+        str(tmp_path / 'cli'), '--date', '20260101', '--no-backbone'
+    ], capture_output=True, text=True, check=True).stdout
     written = os.listdir(tmp_path)
     assert len(written) == 1 and written[0].startswith('cli_20260101-')
     digest = hashlib.sha256(open(tmp_path / written[0], 'rb').read()).hexdigest()

@@ -34,8 +34,9 @@ def test_fresh_machine_reaches_the_mmcv_compile(tmp_path):
     # Nothing of the set-up touched the cache or the project's venv.
     assert not (tmp_path / 'empty-cache').exists()
     venv_python = tmp_path / 'venv' / 'bin' / 'python'
-    version = subprocess.run([str(venv_python), '-c', 'import setuptools; print(setuptools.__version__)'],
-                             capture_output=True, text=True, check=True).stdout.strip()
+    version = subprocess.run(
+        [str(venv_python), '-c', 'import setuptools; print(setuptools.__version__)'],
+        capture_output=True, text=True, check=True).stdout.strip()
     assert int(version.split('.')[0]) < 81, version
 
 

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from mmdense.apis import main as pretrain_main
-from mmdense.datasets.labelled_demo_data import generate_labelled_demo_data
+from mmdense.datasets.demo.labelled import generate_labelled_demo_data
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -6,8 +6,8 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import MODELS, DefaultScope
 
-from mmdense.apis.backbone_extraction import extract_backbone, save_backbone
-from mmdense.apis.downstream_train import set_pretrained
+from mmdense.transfer.backbone_extraction import extract_backbone, save_backbone
+from mmdense.transfer.downstream_train import set_pretrained
 
 REPO = Path(__file__).resolve().parents[2]
 BENCHMARKS = REPO / 'configs' / 'benchmarks'
@@ -16,12 +16,12 @@ DEMO_CONFIGS = sorted(BENCHMARKS.glob('*/*_demo*.py'))
 C4 = ('faster-rcnn_r50-c4_syncbn_8xb2-24k_voc0712.py', 'mask-rcnn_r50-c4_syncbn_8xb2-1x_coco.py')
 # Configs whose model equals another's (same backbone and init) are checked through it:
 # building and initialising an R50 detector costs seconds on CPU.
+FCN_CITYSCAPES = 'mmseg/fcn_r50-d8_syncbn_4xb2-40k_cityscapes-769x769.py'
 SAME_MODEL_AS = {
-    'mmdet/mask-rcnn_r50_fpn_syncbn_8xb2-2x_coco.py': 'mmdet/mask-rcnn_r50_fpn_syncbn_8xb2-1x_coco.py',
-    'mmseg/fcn_r50-d8_syncbn_4xb4-20k_voc12aug-512x512.py':
-    'mmseg/fcn_r50-d8_syncbn_4xb2-40k_cityscapes-769x769.py',
-    'mmseg/fcn_r50-d8_syncbn_4xb4-80k_ade20k-512x512.py':
-    'mmseg/fcn_r50-d8_syncbn_4xb2-40k_cityscapes-769x769.py',
+    'mmdet/mask-rcnn_r50_fpn_syncbn_8xb2-2x_coco.py':
+    'mmdet/mask-rcnn_r50_fpn_syncbn_8xb2-1x_coco.py',
+    'mmseg/fcn_r50-d8_syncbn_4xb4-20k_voc12aug-512x512.py': FCN_CITYSCAPES,
+    'mmseg/fcn_r50-d8_syncbn_4xb4-80k_ade20k-512x512.py': FCN_CITYSCAPES,
 }
 BUILT_CONFIGS = [p for p in PROTOCOL_CONFIGS
                  if f'{p.parent.name}/{p.name}' not in SAME_MODEL_AS]
@@ -71,7 +71,8 @@ def test_configs_sharing_a_model(config):
         assert cfg.model.pretrained is None
         for head in ('decode_head', 'auxiliary_head'):
             a, b = dict(cfg.model[head]), dict(other.model[head])
-            a.pop('num_classes'), b.pop('num_classes'), a.pop('align_corners'), b.pop('align_corners')
+            a.pop('num_classes'), b.pop('num_classes'), a.pop('align_corners'), b.pop(
+                'align_corners')
             assert a == b
 
 
@@ -110,12 +111,14 @@ def test_protocol_config_loads_every_backbone_tensor(config, r50_backbone):
 
 
 def test_mmseg_configs_replace_the_deep_stem_and_keep_dilations():
-    cfg = Config.fromfile(str(BENCHMARKS / 'mmseg' / 'fcn_r50-d8_syncbn_4xb2-40k_cityscapes-769x769.py'))
+    cfg = Config.fromfile(
+        str(BENCHMARKS / 'mmseg' / 'fcn_r50-d8_syncbn_4xb2-40k_cityscapes-769x769.py'))
     assert cfg.model.pretrained is None  # mmseg's open-mmlab://resnet50_v1c is not loaded
     assert cfg.model.backbone.dilations == (1, 1, 2, 4)
     assert cfg.model.backbone.strides == (1, 2, 1, 1)
     assert cfg.train_cfg.max_iters == 40000 and cfg.crop_size == (769, 769)
-    voc = Config.fromfile(str(BENCHMARKS / 'mmseg' / 'fcn_r50-d8_syncbn_4xb4-20k_voc12aug-512x512.py'))
+    voc = Config.fromfile(
+        str(BENCHMARKS / 'mmseg' / 'fcn_r50-d8_syncbn_4xb4-20k_voc12aug-512x512.py'))
     assert voc.train_cfg.max_iters == 20000 and voc.crop_size == (512, 512)
 
 
@@ -135,8 +138,8 @@ def test_voc_detection_schedule_and_metric():
 
 @pytest.mark.parametrize('config', DEMO_CONFIGS, ids=lambda p: p.stem)
 def test_demo_config_loads_the_pretraining_checkpoint(config, pretrain_checkpoint, tmp_path):
-    """From a tools/train.py checkpoint: every backbone (and res5) tensor is the online encoder's."""
-    from mmdense.apis.downstream_train import build_downstream_cfg
+    """From a tools/train.py checkpoint: every backbone (and res5) tensor is the online one's."""
+    from mmdense.transfer.downstream_train import build_downstream_cfg
     cfg = build_downstream_cfg([str(config), str(pretrain_checkpoint), '--work-dir', str(tmp_path)])
     assert (tmp_path / 'pretrain_backbone.pth').is_file()
     model = build(cfg)

@@ -16,15 +16,15 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from mmdense.apis.backbone_extraction import extract_backbone, save_backbone
-from mmdense.apis.benchmark_results import results_table, summarise_work_dir
-from mmdense.apis.downstream_train import (build_downstream_cfg, downstream_main,
-                                           is_training_checkpoint, prepare_pretrained,
-                                           replace_sync_bn, set_pretrained)
+from mmdense.transfer.benchmark_results import results_table, summarise_work_dir
+from mmdense.transfer.downstream_train import (build_downstream_cfg, downstream_main,
+                                               is_training_checkpoint, prepare_pretrained,
+                                               replace_sync_bn, set_pretrained)
 
 REPO = Path(__file__).resolve().parents[2]
-MMSEG_DEMO = REPO / 'configs' / 'benchmarks' / 'mmseg' / 'fcn_r18-d8_1xb4-20it_demo-ade20k-64x64.py'
-MMDET_DEMO = REPO / 'configs' / 'benchmarks' / 'mmdet' / 'faster-rcnn_r18-c4_1xb2-20it_demo-voc0712.py'
+BENCHMARKS = REPO / 'configs' / 'benchmarks'
+MMSEG_DEMO = BENCHMARKS / 'mmseg' / 'fcn_r18-d8_1xb4-20it_demo-ade20k-64x64.py'
+MMDET_DEMO = BENCHMARKS / 'mmdet' / 'faster-rcnn_r18-c4_1xb2-20it_demo-voc0712.py'
 
 
 def test_prepare_pretrained_extracts_training_checkpoints_only(pretrain_checkpoint, tmp_path):
@@ -39,7 +39,8 @@ def test_prepare_pretrained_extracts_training_checkpoints_only(pretrain_checkpoi
     assert extracted.keys() == online.keys()
     assert all(torch.equal(extracted[k], online[k]) for k in online)
     # The momentum encoder on request; a backbone file is passed through untouched.
-    momentum = prepare_pretrained(str(pretrain_checkpoint), str(tmp_path / 'm'), 'momentum_backbone')
+    momentum = prepare_pretrained(str(pretrain_checkpoint), str(tmp_path / 'm'),
+                                  'momentum_backbone')
     assert torch.equal(torch.load(momentum)['state_dict']['conv1.weight'],
                        state['state_dict']['momentum_backbone.conv1.weight'])
     assert prepare_pretrained(backbone, str(tmp_path / 'x')) == backbone
@@ -49,11 +50,13 @@ def test_prepare_pretrained_extracts_training_checkpoints_only(pretrain_checkpoi
 
 
 def test_set_pretrained_and_replace_sync_bn():
-    cfg = Config(dict(model=dict(
-        backbone=dict(norm_cfg=dict(type='SyncBN'), init_cfg=dict(type='Pretrained', checkpoint='a')),
-        roi_head=dict(shared_head=dict(norm_cfg=dict(type='SyncBN'),
-                                       init_cfg=dict(type='Pretrained', checkpoint='a'))),
-        neck=dict(init_cfg=[dict(type='Xavier', layer='Conv2d')]))))
+    cfg = Config(
+        dict(model=dict(
+            backbone=dict(norm_cfg=dict(
+                type='SyncBN'), init_cfg=dict(type='Pretrained', checkpoint='a')), roi_head=dict(
+                    shared_head=dict(norm_cfg=dict(type='SyncBN'), init_cfg=dict(
+                        type='Pretrained', checkpoint='a'))), neck=dict(
+                            init_cfg=[dict(type='Xavier', layer='Conv2d')]))))
     assert set_pretrained(cfg, 'b.pth') == 2
     assert cfg.model.backbone.init_cfg.checkpoint == 'b.pth'
     assert cfg.model.roi_head.shared_head.init_cfg.checkpoint == 'b.pth'
@@ -178,8 +181,10 @@ def test_collect_results_tabulates_the_last_evaluation(finetuned, tmp_path, caps
     seg_dir, det_dir = finetuned['mmseg'][0], finetuned['mmdet'][0]
     seg = summarise_work_dir(str(seg_dir))
     det = summarise_work_dir(str(det_dir))
-    seg_metrics = json.loads(next(seg_dir.glob('*/vis_data/scalars.json')).read_text().splitlines()[-1])
-    det_metrics = json.loads(next(det_dir.glob('*/vis_data/scalars.json')).read_text().splitlines()[-1])
+    seg_metrics = json.loads(
+        next(seg_dir.glob('*/vis_data/scalars.json')).read_text().splitlines()[-1])
+    det_metrics = json.loads(
+        next(det_dir.glob('*/vis_data/scalars.json')).read_text().splitlines()[-1])
     assert seg['task'] == 'seg' and seg['mIoU'] == f"{seg_metrics['mIoU']:.1f}"
     assert seg['config'] == MMSEG_DEMO.stem and seg['pretrain'] == 'pretrain_backbone.pth'
     assert det['task'] == 'det' and det['AP50'] == f"{det_metrics['pascal_voc/AP50'] * 100:.1f}"

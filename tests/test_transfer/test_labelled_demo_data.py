@@ -7,9 +7,8 @@ import numpy as np
 import pytest
 from mmengine.registry import DefaultScope
 
-from mmdense.datasets.demo_data import render_scene
-from mmdense.datasets.labelled_demo_data import (generate_labelled_demo_data,
-                                                  render_labelled_scene)
+from mmdense.datasets.demo.labelled import generate_labelled_demo_data, render_labelled_scene
+from mmdense.datasets.demo.scenes import render_scene
 
 CLASSES = ('ellipse', 'polygon', 'blob', 'star')
 
@@ -49,9 +48,12 @@ def test_scene_labels_follow_the_class_subset():
 
 def test_same_seed_same_bytes_other_seed_differs(tmp_path):
     args = dict(num_train=2, num_val=1, image_size=32)
-    a = tree_digest(generate_labelled_demo_data(str(tmp_path / 'a'), ['coco', 'voc'], **args)['voc'])
-    b = tree_digest(generate_labelled_demo_data(str(tmp_path / 'b'), ['coco', 'voc'], **args)['voc'])
-    c = tree_digest(generate_labelled_demo_data(str(tmp_path / 'c'), ['voc'], seed=1, **args)['voc'])
+    a = tree_digest(
+        generate_labelled_demo_data(str(tmp_path / 'a'), ['coco', 'voc'], **args)['voc'])
+    b = tree_digest(
+        generate_labelled_demo_data(str(tmp_path / 'b'), ['coco', 'voc'], **args)['voc'])
+    c = tree_digest(
+        generate_labelled_demo_data(str(tmp_path / 'c'), ['voc'], seed=1, **args)['voc'])
     assert a == b and len(a) > 10
     assert a.keys() == c.keys() and a != c
     assert tree_digest(str(tmp_path / 'a' / 'coco')) == tree_digest(str(tmp_path / 'b' / 'coco'))
@@ -62,12 +64,17 @@ def test_same_seed_same_bytes_other_seed_differs(tmp_path):
 def test_mmdet_datasets_read_coco_and_voc(labelled_root):
     from mmdet.datasets import CocoDataset, VOCDataset
     root = labelled_root / 'data' / 'demo_labelled'
-    load = [dict(type='LoadImageFromFile'), dict(type='LoadAnnotations', with_bbox=True, with_mask=True)]
+    load = [
+        dict(type='LoadImageFromFile'),
+        dict(type='LoadAnnotations', with_bbox=True, with_mask=True)
+    ]
     with DefaultScope.overwrite_default_scope('mmdet'):
-        coco = CocoDataset(data_root=str(root / 'coco'), ann_file='annotations/instances_train2017.json',
+        coco = CocoDataset(data_root=str(root / 'coco'),
+                           ann_file='annotations/instances_train2017.json',
                            data_prefix=dict(img='train2017/'), metainfo=dict(classes=CLASSES),
                            filter_cfg=dict(filter_empty_gt=False), pipeline=load)
-        voc = VOCDataset(data_root=str(root / 'VOCdevkit'), ann_file='VOC2007/ImageSets/Main/trainval.txt',
+        voc = VOCDataset(data_root=str(root / 'VOCdevkit'),
+                         ann_file='VOC2007/ImageSets/Main/trainval.txt',
                          data_prefix=dict(sub_data_root='VOC2007/'), metainfo=dict(classes=CLASSES),
                          pipeline=load[:1] + [dict(type='LoadAnnotations', with_bbox=True)],
                          test_mode=True)
@@ -94,16 +101,17 @@ def test_mmseg_datasets_read_ade20k_cityscapes_and_voc(labelled_root):
     load = [dict(type='LoadImageFromFile'), dict(type='LoadAnnotations')]
     scene = render_labelled_scene(0, 'val', 0, 64, CLASSES, min_area=16)
     with DefaultScope.overwrite_default_scope('mmseg'):
-        ade = ADE20KDataset(data_root=str(root / 'ade' / 'ADEChallengeData2016'),
-                            data_prefix=dict(img_path='images/validation',
-                                             seg_map_path='annotations/validation'),
-                            pipeline=[load[0], dict(type='LoadAnnotations', reduce_zero_label=True)])
-        city = CityscapesDataset(data_root=str(root / 'cityscapes'),
-                                 data_prefix=dict(img_path='leftImg8bit/val', seg_map_path='gtFine/val'),
-                                 pipeline=load)
-        voc = PascalVOCDataset(data_root=str(root / 'VOCdevkit' / 'VOC2012'),
-                               data_prefix=dict(img_path='JPEGImages', seg_map_path='SegmentationClass'),
-                               ann_file='ImageSets/Segmentation/val.txt', pipeline=load)
+        ade = ADE20KDataset(
+            data_root=str(root / 'ade' / 'ADEChallengeData2016'),
+            data_prefix=dict(img_path='images/validation', seg_map_path='annotations/validation'),
+            pipeline=[load[0], dict(type='LoadAnnotations', reduce_zero_label=True)])
+        city = CityscapesDataset(
+            data_root=str(root / 'cityscapes'),
+            data_prefix=dict(img_path='leftImg8bit/val', seg_map_path='gtFine/val'), pipeline=load)
+        voc = PascalVOCDataset(
+            data_root=str(root / 'VOCdevkit' / 'VOC2012'),
+            data_prefix=dict(img_path='JPEGImages', seg_map_path='SegmentationClass'),
+            ann_file='ImageSets/Segmentation/val.txt', pipeline=load)
         samples = {name: next(s for s in (d[i] for i in range(len(d)))
                               if scene.name.split('_')[0] in osp.basename(s['img_path']))
                    for name, d in (('ade', ade), ('city', city), ('voc', voc))}

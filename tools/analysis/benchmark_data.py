@@ -10,7 +10,7 @@ average size by default) under ``data/bench/`` once and reuses them. It prints o
 pipeline's samples/s (one sample = one image made into all its views), the MoCo v2
 reference pipeline's (torchvision on PIL) on the same files in the same run, the
 ratio, and ms per sample of each transform. The logic lives in
-:mod:`mmdense.utils.data_benchmark`.
+:mod:`mmdense.analysis.data_benchmark`.
 """
 import argparse
 import glob
@@ -19,15 +19,17 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
-from mmdense.datasets.demo_data import generate_demo_data  # noqa: E402
+from mmdense.analysis.data_benchmark import benchmark_pipeline  # noqa: E402
+from mmdense.datasets.demo.scenes import generate_demo_data  # noqa: E402
 from mmdense.utils import register_all_modules  # noqa: E402
-from mmdense.utils.data_benchmark import benchmark_pipeline  # noqa: E402
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description='Time a config\'s two-view data pipeline per worker.')
+    parser = argparse.ArgumentParser(
+        description='Time a config\'s two-view data pipeline per worker.')
     parser.add_argument('config')
-    parser.add_argument('--images', default=None, help='folder searched recursively for JPEG/PNG files')
+    parser.add_argument('--images', default=None,
+                        help='folder searched recursively for JPEG/PNG files')
     parser.add_argument('--num-images', type=int, default=64)
     parser.add_argument('--image-size', type=int, default=384, help='side of generated images')
     parser.add_argument('--repeats', type=int, default=3)
@@ -41,11 +43,13 @@ def main(argv=None) -> dict:
     args = parse_args(argv)
     register_all_modules()
     if args.images is None:
-        root = generate_demo_data(f'data/bench/{args.image_size}px', args.num_images, args.image_size)
+        root = generate_demo_data(f'data/bench/{args.image_size}px', args.num_images,
+                                  args.image_size)
     else:
         root = args.images
-    paths = sorted(p for ext in ('jpg', 'JPEG', 'jpeg', 'png')
-                   for p in glob.glob(osp.join(root, '**', f'*.{ext}'), recursive=True))[:args.num_images]
+    paths = sorted(
+        p for ext in ('jpg', 'JPEG', 'jpeg', 'png')
+        for p in glob.glob(osp.join(root, '**', f'*.{ext}'), recursive=True))[:args.num_images]
     if not paths:
         raise SystemExit(f'No JPEG/PNG files under {root}; pass --images DIR with some.')
     result = benchmark_pipeline(args.config, paths, repeats=args.repeats,
@@ -55,7 +59,8 @@ def main(argv=None) -> dict:
     print('|---|---|---|')
     for name in ('ours', 'reference'):
         if result[name]:
-            print(f"| {name} | {result[name]['samples_per_s']:.1f} | {result[name]['ms_per_sample']:.2f} |")
+            r = result[name]
+            print(f"| {name} | {r['samples_per_s']:.1f} | {r['ms_per_sample']:.2f} |")
     if result['ratio']:
         print(f"ours / reference samples/s = {result['ratio']:.2f}")
     print('\n| transform (ours) | ms/sample | share |')

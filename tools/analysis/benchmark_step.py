@@ -10,7 +10,8 @@ Example:
     python tools/analysis/benchmark_step.py configs/pixpro/pixpro_r50_8xb128-lars-100e_in1k.py \
         --compare supervised::resnet50
     # GPU: mixed precision and channels_last
-    python tools/analysis/benchmark_step.py CONFIG --device cuda --amp fp16 --channels-last --batch-size 32
+    python tools/analysis/benchmark_step.py CONFIG --device cuda --amp fp16 --channels-last \
+        --batch-size 32
 """
 import argparse
 import os.path as osp
@@ -18,8 +19,8 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
+from mmdense.analysis.step_benchmark import benchmark_steps  # noqa: E402
 from mmdense.utils import register_all_modules  # noqa: E402
-from mmdense.utils.step_benchmark import benchmark_steps  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -32,10 +33,13 @@ def parse_args(argv=None):
     parser.add_argument('--repeats', type=int, default=10)
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--queue-len', type=int, default=None)
-    parser.add_argument('--amp', choices=['fp16', 'bf16'], default=None, help='autocast (CUDA only)')
-    parser.add_argument('--channels-last', action='store_true', help='channels-last models and inputs')
-    parser.add_argument('--process-group', action='store_true',
-                        help='run under a 1-process group (shuffle-BN paths), always on with mmpretrain')
+    parser.add_argument('--amp', choices=['fp16', 'bf16'], default=None,
+                        help='autocast (CUDA only)')
+    parser.add_argument('--channels-last', action='store_true',
+                        help='channels-last models and inputs')
+    parser.add_argument(
+        '--process-group', action='store_true',
+        help='run under a 1-process group (shuffle-BN paths), always on with mmpretrain')
     return parser.parse_args(argv)
 
 
@@ -51,10 +55,12 @@ def main(argv=None) -> dict:
     print(f'device={args.device} batch={args.batch_size} image={args.image_size} amp={args.amp} '
           f'channels_last={args.channels_last} repeats={args.repeats} (median, interleaved)')
     memory = any('step_peak_mb' in r for r in results.values())
-    print('| config | step (ms) | images/s | ratio to first |' + (' model (MB) | step peak (MB) |' if memory else ''))
+    print('| config | step (ms) | images/s | ratio to first |' +
+          (' model (MB) | step peak (MB) |' if memory else ''))
     print('|---|---|---|---|' + ('---|---|' if memory else ''))
     for config, r in results.items():
-        row = f"| {config} | {r['step_s'] * 1e3:.1f} | {r['images_per_s']:.1f} | {r['step_s'] / reference:.3f} |"
+        row = (f"| {config} | {r['step_s'] * 1e3:.1f} | {r['images_per_s']:.1f} | "
+               f"{r['step_s'] / reference:.3f} |")
         if memory:
             row += f" {r.get('model_mb', 0):.0f} | {r.get('step_peak_mb', 0):.0f} |"
         print(row)

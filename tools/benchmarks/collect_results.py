@@ -5,7 +5,7 @@ Usage::
     python tools/benchmarks/collect_results.py WORK_DIR [WORK_DIR ...]
 
 Detection runs give AP, AP50, AP75 (and mask AP), segmentation runs mIoU and aAcc,
-in percent. The logic lives in :mod:`mmdense.apis.benchmark_results`.
+in percent. The logic lives in :mod:`mmdense.transfer.benchmark_results`.
 """
 import argparse
 import os.path as osp
@@ -13,7 +13,7 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
-from mmdense.apis.benchmark_results import results_table  # noqa: E402
+from mmdense.transfer.benchmark_results import results_table  # noqa: E402
 
 
 def main(argv=None) -> str:

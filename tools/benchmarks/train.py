@@ -6,14 +6,14 @@ Usage::
         [--cfg-options KEY=VALUE ...] [--launcher pytorch] [--scope {mmdet,mmseg}]
 
 PRETRAIN is a tools/train.py checkpoint (its backbone is extracted into the work dir)
-or a backbone file. The logic lives in :mod:`mmdense.apis.downstream_train`.
+or a backbone file. The logic lives in :mod:`mmdense.transfer.downstream_train`.
 """
 import os.path as osp
 import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
-from mmdense.apis.downstream_train import downstream_main  # noqa: E402
+from mmdense.transfer.downstream_train import downstream_main  # noqa: E402
 
 if __name__ == '__main__':
     downstream_main()

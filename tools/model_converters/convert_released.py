@@ -6,7 +6,7 @@ Usage::
         --source {densecl,pixpro,mmselfsup,mmpretrain,moco} \
         [--format {mmdet,torchvision,detectron2}] [--depth N] [--unsafe-load]
 
-The logic lives in :mod:`mmdense.apis.released_weights` so that tests exercise
+The logic lives in :mod:`mmdense.transfer.released_weights` so that tests exercise
 the same code.
 """
 import os.path as osp
@@ -15,7 +15,7 @@ import sys
 # Run from a checkout without installing the package.
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
-from mmdense.apis.released_weights import main  # noqa: E402
+from mmdense.transfer.released_weights import main  # noqa: E402
 
 if __name__ == '__main__':
     main()

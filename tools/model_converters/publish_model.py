@@ -8,7 +8,7 @@ Usage::
 writes ``OUT_PREFIX_YYYYMMDD-<8 hex>.pth`` (``state_dict`` + ``meta``) and
 ``OUT_PREFIX_backbone_YYYYMMDD-<8 hex>.pth`` (mmdet/mmseg ResNet keys), both
 loadable with ``torch.load(weights_only=True)``. The logic lives in
-:mod:`mmdense.apis.publish` so that tests exercise the same code.
+:mod:`mmdense.transfer.publish` so that tests exercise the same code.
 """
 import os.path as osp
 import sys
@@ -16,7 +16,7 @@ import sys
 # Run from a checkout without installing the package.
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
-from mmdense.apis.publish import main  # noqa: E402
+from mmdense.transfer.publish import main  # noqa: E402
 
 if __name__ == '__main__':
     main()

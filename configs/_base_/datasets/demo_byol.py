@@ -1,7 +1,8 @@
 # Synthetic demo scenes (generated into data/demo_byol/ on first use; its own folder
 # because the images are larger than demo_mocov2.py's) with the BYOL
 # asymmetric augmentation of imagenet_byol.py at 96x96 (a 3x3 C5 grid for R18):
-# for smoke tests and CPU demos of PixPro / PixContrast.
+# for smoke tests and CPU demos of PixPro / PixContrast. MMEngine resolves a base file's
+# variables when it loads it, so the view pipelines are restated for the smaller crop.
 _base_ = './imagenet_byol.py'
 
 dataset_type = 'DemoUnlabeledDataset'

@@ -1,14 +1,12 @@
-# Synthetic demo scenes (generated into data/demo/ on first use), MoCo v2
-# augmentation at 64x64: for smoke tests and CPU demos.
+# Synthetic demo scenes (generated into data/demo/ on first use) with the MoCo v2
+# augmentation of imagenet_mocov2.py at 64x64: for smoke tests and CPU demos. MMEngine
+# resolves a base file's variables when it loads it, so the view pipeline is restated
+# here for the smaller crop (and the blur scaled to it), not inherited.
+_base_ = './imagenet_mocov2.py'
+
 dataset_type = 'DemoUnlabeledDataset'
 data_root = 'data/demo/'
 crop_size = 64
-
-data_preprocessor = dict(
-    type='SelfSupDataPreprocessor',
-    mean=[123.675, 116.28, 103.53],
-    std=[58.395, 57.12, 57.375],
-    to_rgb=True)
 
 view_pipeline = [
     dict(type='RandomResizedCropWithBox', size=crop_size, scale=(0.2, 1.)),
@@ -38,10 +36,8 @@ train_dataloader = dict(
     batch_size=8,
     num_workers=2,
     persistent_workers=False,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    collate_fn=dict(type='pseudo_collate'),
-    drop_last=True,
     dataset=dict(
+        _delete_=True,
         type=dataset_type,
         data_root=data_root,
         num_images=64,

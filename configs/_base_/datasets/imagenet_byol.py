@@ -2,15 +2,11 @@
 # as PixPro trains with it (`--aug BYOL --crop 0.08`): view 1 always blurred, view 2
 # blurred with p=0.1 and solarised with p=0.2. Crop and flip record each view's box
 # in the original image (`view_box`), which PixPro's pixel positives need.
+_base_ = './imagenet_preprocessor.py'
+
 dataset_type = 'UnlabeledImageDataset'
 data_root = 'data/imagenet/'
 crop_size = 224
-
-data_preprocessor = dict(
-    type='SelfSupDataPreprocessor',
-    mean=[123.675, 116.28, 103.53],
-    std=[58.395, 57.12, 57.375],
-    to_rgb=True)
 
 view_pipeline1 = [
     dict(type='RandomResizedCropWithBox', size=crop_size, scale=(0.08, 1.)),
@@ -56,6 +52,9 @@ train_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=True),
     # pseudo_collate keeps per-view lists, which SelfSupDataPreprocessor stacks on the device.
     collate_fn=dict(type='pseudo_collate'),
+    # Reseeds numpy/random in every worker from its per-epoch torch seed: without it,
+    # restarted workers repeat the same augmentations every epoch.
+    worker_init_fn=dict(type='mmdense.seed_worker_from_torch_seed'),
     drop_last=True,
     dataset=dict(
         type=dataset_type,

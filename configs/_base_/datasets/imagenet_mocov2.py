@@ -1,13 +1,9 @@
 # ImageNet-1k train split without labels, MoCo v2 augmentation (two views).
 # Layout: data/imagenet/train/<wnid>/<name>.JPEG and data/imagenet/meta/train.txt.
+_base_ = './imagenet_preprocessor.py'
+
 dataset_type = 'UnlabeledImageDataset'
 data_root = 'data/imagenet/'
-
-data_preprocessor = dict(
-    type='SelfSupDataPreprocessor',
-    mean=[123.675, 116.28, 103.53],
-    std=[58.395, 57.12, 57.375],
-    to_rgb=True)
 
 view_pipeline = [
     dict(type='RandomResizedCropWithBox', size=224, scale=(0.2, 1.)),
@@ -37,6 +33,9 @@ train_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=True),
     # pseudo_collate keeps per-view lists, which SelfSupDataPreprocessor stacks on the device.
     collate_fn=dict(type='pseudo_collate'),
+    # Reseeds numpy/random in every worker from its per-epoch torch seed: without it,
+    # restarted workers repeat the same augmentations every epoch.
+    worker_init_fn=dict(type='mmdense.seed_worker_from_torch_seed'),
     drop_last=True,
     dataset=dict(
         type=dataset_type,

@@ -27,4 +27,4 @@ model = dict(
     neck=dict(
         type='DenseCLNeck', in_channels=2048, hid_channels=2048, out_channels=128, num_grid=None,
         init_cfg=dict(type='Kaiming', layer='Linear', mode='fan_in')),
-    head=dict(type='ContrastiveHead', temperature=0.2))
+    loss=dict(type='InfoNCELoss', temperature=0.2))  # shared by the global and dense losses

@@ -19,4 +19,4 @@ model = dict(
         frozen_stages=-1,
         zero_init_residual=False),
     neck=dict(type='MoCoV2Neck', in_channels=2048, hid_channels=2048, out_channels=128),
-    head=dict(type='ContrastiveHead', temperature=0.2))
+    loss=dict(type='InfoNCELoss', temperature=0.2))

@@ -1,5 +1,5 @@
 # CPU-sized check of the VOC07+12 Faster R-CNN C4 transfer config on the labelled demo data
-# (python -m mmdense.datasets.labelled_demo_data --root data/demo_labelled): same detector,
+# (python -m mmdense.datasets.demo.labelled --root data/demo_labelled): same detector,
 # res5 head (pre-trained, extra norm), dataset class and metric as the benchmark; depth,
 # widths, image size, proposal counts and length shrink.
 _base_ = './faster-rcnn_r50-c4_syncbn_8xb2-24k_voc0712.py'

@@ -40,12 +40,12 @@ train_pipeline = [
     dict(type='PackDetInputs')
 ]
 train_dataloader = dict(dataset=dict(datasets=[
-    dict(type='VOCDataset', data_root='data/VOCdevkit/', ann_file='VOC2007/ImageSets/Main/trainval.txt',
-         data_prefix=dict(sub_data_root='VOC2007/'), filter_cfg=dict(filter_empty_gt=True, min_size=32),
-         pipeline=train_pipeline),
-    dict(type='VOCDataset', data_root='data/VOCdevkit/', ann_file='VOC2012/ImageSets/Main/trainval.txt',
-         data_prefix=dict(sub_data_root='VOC2012/'), filter_cfg=dict(filter_empty_gt=True, min_size=32),
-         pipeline=train_pipeline)
+    dict(type='VOCDataset', data_root='data/VOCdevkit/',
+         ann_file='VOC2007/ImageSets/Main/trainval.txt', data_prefix=dict(sub_data_root='VOC2007/'),
+         filter_cfg=dict(filter_empty_gt=True, min_size=32), pipeline=train_pipeline),
+    dict(type='VOCDataset', data_root='data/VOCdevkit/',
+         ann_file='VOC2012/ImageSets/Main/trainval.txt', data_prefix=dict(sub_data_root='VOC2012/'),
+         filter_cfg=dict(filter_empty_gt=True, min_size=32), pipeline=train_pipeline)
 ]))
 # VOC07 test uses the 11-point AP (as detectron2's evaluator does for 2007), at ten IoUs.
 val_evaluator = dict(type='VOCMetric', metric='mAP', eval_mode='11points',

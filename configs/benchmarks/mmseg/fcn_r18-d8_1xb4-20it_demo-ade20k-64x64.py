@@ -1,5 +1,5 @@
 # CPU-sized check of the ADE20K FCN transfer config on the labelled demo data
-# (python -m mmdense.datasets.labelled_demo_data --root data/demo_labelled): same model
+# (python -m mmdense.datasets.demo.labelled --root data/demo_labelled): same model
 # family and dataset class as the benchmark; only depth, widths, sizes and length shrink.
 _base_ = './fcn_r50-d8_syncbn_4xb4-80k_ade20k-512x512.py'
 

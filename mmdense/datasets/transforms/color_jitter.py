@@ -95,9 +95,9 @@ class ColorJitter(BaseTransform):
     generator in torchvision's order and computes torchvision's uint8 kernels:
     brightness and contrast as 256-entry lookup tables (exact, a fraction of the
     cost), saturation with torchvision's kernel, and the hue rotation with OpenCV
-    (:func:`adjust_hue_rgb`, the same formula, 4x faster). So with the same torch seed its output is torchvision's, converted
-    back to BGR, exactly without hue jitter and within 1 grey level on a few
-    pixels in 10,000 with it.
+    (:func:`adjust_hue_rgb`, the same formula, 4x faster). So with the same torch seed
+    its output is torchvision's, converted back to BGR, exactly without hue jitter and
+    within 1 grey level on a few pixels in 10,000 with it.
 
     Required keys: ``img`` (uint8 BGR (H, W, 3)). Modified keys: ``img``.
 

@@ -40,17 +40,25 @@ class NonFiniteLossHook(Hook):
     written, so a checkpoint never holds NaN/Inf weights.
 
     Args:
-        interval: Iterations between reads of the device flags.
+        interval: Iterations between reads of the device flags; None (the default)
+            takes the ``LoggerHook``'s interval, whose logging already syncs then, or
+            50 without a logger.
     """
 
     priority = 'ABOVE_NORMAL'  # before the checkpoint and logger hooks
 
-    def __init__(self, interval: int = 50) -> None:
-        if interval < 1:
+    def __init__(self, interval: Optional[int] = None) -> None:
+        if interval is not None and interval < 1:
             raise ValueError(f'NonFiniteLossHook interval must be >= 1, got {interval}')
         self.interval = interval
         self._first_bad: Dict[str, torch.Tensor] = {}
         self.num_nonfinite_windows = 0
+
+    def before_train(self, runner) -> None:
+        """Resolve ``interval=None`` to the logger's interval."""
+        if self.interval is None:
+            intervals = [h.interval for h in runner.hooks if type(h).__name__ == 'LoggerHook']
+            self.interval = intervals[0] if intervals else 50
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None,
                          outputs: Optional[dict] = None) -> None:

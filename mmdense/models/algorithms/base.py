@@ -1,18 +1,25 @@
-"""Common frame of the self-supervised algorithms: build parts, route ``forward`` modes."""
+"""Common frame of the self-supervised algorithms: build the parts, route ``forward`` modes,
+and (:class:`BaseMomentumSelfSupervisor`) keep momentum copies of online parts."""
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
+import torch.nn as nn
 from mmengine.model import BaseModel
 
 from mmdense.registry import MODELS
+from ..utils.momentum import build_momentum_copy, momentum_update
 from ..utils.pretraining_checks import check_norms_train, check_pretraining_part
+
+__all__ = ['BaseSelfSupervisor', 'BaseMomentumSelfSupervisor']
 
 
 class BaseSelfSupervisor(BaseModel):
-    """Builds ``backbone``/``neck``/``head`` from configs and dispatches ``forward``.
+    """Builds ``backbone``/``neck``/``loss`` from configs and dispatches ``forward``.
 
-    Subclasses implement :meth:`loss`. ``forward(mode='tensor')`` returns backbone
-    features, which is what feature extraction and transfer use.
+    Subclasses implement :meth:`loss` and may set ``default_loss``, the loss config used
+    when ``loss`` is None; the built loss module is ``self.criterion``.
+    ``forward(mode='tensor')`` returns backbone features, which is what feature
+    extraction and transfer use.
 
     Pre-training trains every norm layer and every online parameter: a backbone
     or neck that would freeze either (``norm_eval=True``, the default of mmdet's
@@ -23,19 +30,23 @@ class BaseSelfSupervisor(BaseModel):
     Args:
         backbone: Backbone config, e.g. ``dict(type='mmdet.ResNet', depth=50)``.
         neck: Neck config or None.
-        head: Head config or None.
+        loss: Loss module config (a registered loss, e.g. ``InfoNCELoss``); None takes
+            the class's ``default_loss``.
         data_preprocessor: Config of the preprocessor that normalises and stacks
             the views; defaults to ``SelfSupDataPreprocessor``.
         init_cfg: MMEngine initialisation config.
     """
 
-    #: Views per image the algorithm consumes; checked before the first forward.
+    #: Views per image the algorithm consumes; checked by the config pre-flight and
+    #: before the first forward.
     num_views: int = 2
+    #: Loss config used when the ``loss`` argument is None (None: the algorithm has none).
+    default_loss: Optional[dict] = None
 
     def __init__(self,
                  backbone: dict,
                  neck: Optional[dict] = None,
-                 head: Optional[dict] = None,
+                 loss: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         if data_preprocessor is None:
@@ -46,7 +57,8 @@ class BaseSelfSupervisor(BaseModel):
         self.neck = MODELS.build(neck) if neck is not None else None
         if self.neck is not None:
             check_pretraining_part(self.neck, 'model.neck')
-        self.head = MODELS.build(head) if head is not None else None
+        loss = loss if loss is not None else self.default_loss
+        self.criterion = MODELS.build(loss) if loss is not None else None
 
     def train(self, mode: bool = True) -> 'BaseSelfSupervisor':
         """Set the training mode; in training mode, refuse norm layers left in eval mode."""
@@ -90,3 +102,66 @@ class BaseSelfSupervisor(BaseModel):
         if len(batch_sizes) != 1:
             raise ValueError(f'{name} got views with different batch sizes {sorted(batch_sizes)}.')
         return inputs
+
+
+class BaseMomentumSelfSupervisor(BaseSelfSupervisor):
+    """A self-supervisor with momentum (EMA) copies of some of its online parts.
+
+    The copies of ``backbone`` and ``neck`` are built here as ``momentum_backbone`` and
+    ``momentum_neck``; subclasses add others with :meth:`add_momentum_copy` (PixPro's
+    instance projector). Every copy starts as an exact copy of its online part at
+    :meth:`init_weights`, never receives gradients, keeps its own buffers (BN running
+    statistics, as in the MoCo reference) and follows
+    ``theta_k <- m * theta_k + (1 - m) * theta_q`` in :meth:`update_momentum`.
+    ``self.momentum`` is ``m``; :class:`~mmdense.engine.hooks.MomentumScheduleHook`
+    may schedule it from ``self.base_momentum``.
+
+    Args:
+        backbone: Backbone config.
+        neck: Neck config or None.
+        loss: Loss config or None (the class's ``default_loss``).
+        momentum: EMA coefficient ``m`` in [0, 1] (its starting value when scheduled).
+        data_preprocessor: Preprocessor config.
+        init_cfg: MMEngine initialisation config.
+    """
+
+    def __init__(self,
+                 backbone: dict,
+                 neck: Optional[dict] = None,
+                 loss: Optional[dict] = None,
+                 momentum: float = 0.99,
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(backbone, neck, loss, data_preprocessor=data_preprocessor,
+                         init_cfg=init_cfg)
+        if not 0.0 <= momentum <= 1.0:
+            raise ValueError(f'{type(self).__name__}: momentum must lie in [0, 1], got {momentum}.')
+        self.base_momentum = momentum
+        self.momentum = momentum
+        self._momentum_names: List[str] = []
+        self.add_momentum_copy('backbone')
+        if self.neck is not None:
+            self.add_momentum_copy('neck')
+
+    def add_momentum_copy(self, name: str) -> nn.Module:
+        """Build ``momentum_<name>``, the momentum copy of the online part ``name``."""
+        copy = build_momentum_copy(getattr(self, name))
+        setattr(self, f'momentum_{name}', copy)
+        self._momentum_names.append(name)
+        return copy
+
+    def momentum_pairs(self) -> List[Tuple[nn.Module, nn.Module]]:
+        """``(online, momentum)`` module pairs, in the order they were added."""
+        return [(getattr(self, n), getattr(self, f'momentum_{n}')) for n in self._momentum_names]
+
+    def init_weights(self) -> None:
+        """Initialise the online parts, then start every momentum copy as their copy."""
+        super().init_weights()
+        for online, momentum in self.momentum_pairs():
+            momentum.load_state_dict(online.state_dict())
+
+    @torch.no_grad()
+    def update_momentum(self) -> None:
+        """One EMA step of every momentum copy with the current ``self.momentum``."""
+        for online, momentum in self.momentum_pairs():
+            momentum_update(momentum, online, self.momentum)

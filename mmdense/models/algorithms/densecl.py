@@ -23,7 +23,7 @@ class DenseCL(MoCoV2):
     Args:
         backbone: Backbone config (ResNet C5 output, ``out_indices=(3, )``).
         neck: :class:`DenseCLNeck` config.
-        head: :class:`ContrastiveHead` config, shared by both losses.
+        loss: :class:`InfoNCELoss` config, shared by both losses (temperature 0.2).
         queue_len: Length of each of the two queues (65536).
         feat_dim: Embedding size (128).
         momentum: EMA coefficient of the key encoder (0.999).
@@ -36,7 +36,7 @@ class DenseCL(MoCoV2):
     def __init__(self,
                  backbone: dict,
                  neck: dict,
-                 head: dict,
+                 loss: Optional[dict] = None,
                  queue_len: int = 65536,
                  feat_dim: int = 128,
                  momentum: float = 0.999,
@@ -44,9 +44,9 @@ class DenseCL(MoCoV2):
                  bn_splits: int = 1,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
-        super().__init__(backbone, neck, head, queue_len=queue_len, feat_dim=feat_dim,
-                         momentum=momentum, bn_splits=bn_splits, data_preprocessor=data_preprocessor,
-                         init_cfg=init_cfg)
+        super().__init__(backbone, neck, loss, queue_len=queue_len, feat_dim=feat_dim,
+                         momentum=momentum, bn_splits=bn_splits,
+                         data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         if not 0.0 <= loss_lambda <= 1.0:
             raise ValueError(f'loss_lambda must lie in [0, 1] (0.5 in DenseCL), got {loss_lambda}.')
         self.loss_lambda = loss_lambda
@@ -105,13 +105,13 @@ class DenseCL(MoCoV2):
         q_cells = q_dense.transpose(1, 2).reshape(-1, q_dense.shape[1])  # (N*S*S, D)
 
         pos = (q * k).sum(dim=1, keepdim=True)
-        # The head reads the queues only during these calls (its gradients are computed
+        # The loss reads the queues only during these calls (its gradients are computed
         # there), so they are updated in place right after, before backward.
-        loss_single = self.head.loss_against_queue(q, pos, self.queue.feats)
-        # The dense logits are the large ones (N*S*S rows); the head's chunk_size bounds
+        loss_single = self.criterion(q, pos, self.queue.feats)
+        # The dense logits are the large ones (N*S*S rows); the loss's chunk_size bounds
         # their transient buffer.
-        loss_dense = self.head.loss_against_queue(q_cells, pos_dense, self.dense_queue.feats)
+        loss_dense = self.criterion(q_cells, pos_dense, self.dense_queue.feats)
         self.queue.enqueue(k)
         self.dense_queue.enqueue(k_pooled)
-        return dict(
-            loss_single=loss_single * (1 - self.loss_lambda), loss_dense=loss_dense * self.loss_lambda)
+        return dict(loss_single=loss_single * (1 - self.loss_lambda),
+                    loss_dense=loss_dense * self.loss_lambda)

@@ -2,17 +2,15 @@
 from typing import Dict, List, Optional, Tuple
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 
 from mmdense.registry import MODELS
-from ..utils import (FeatureQueue, batch_shuffle_ddp, batch_unshuffle_ddp, build_momentum_copy,
-                     convert_to_split_bn, momentum_update)
-from .base import BaseSelfSupervisor
+from ..utils import FeatureQueue, batch_shuffle_ddp, batch_unshuffle_ddp, convert_to_split_bn
+from .base import BaseMomentumSelfSupervisor
 
 
 @MODELS.register_module()
-class MoCoV2(BaseSelfSupervisor):
+class MoCoV2(BaseMomentumSelfSupervisor):
     """MoCo v2: InfoNCE between a query and its momentum-encoded key.
 
     Negatives are the keys of previous batches, kept in a queue. Keys are
@@ -22,7 +20,7 @@ class MoCoV2(BaseSelfSupervisor):
     Args:
         backbone: Backbone config (ResNet C5 output, ``out_indices=(3, )``).
         neck: Projection neck config (:class:`MoCoV2Neck`).
-        head: Loss head config (:class:`ContrastiveHead`).
+        loss: Queue InfoNCE config (:class:`InfoNCELoss`, temperature 0.2).
         queue_len: Number of negative keys ``K`` (65536).
         feat_dim: Embedding size of the neck output (128).
         momentum: EMA coefficient ``m`` of the key encoder,
@@ -35,37 +33,28 @@ class MoCoV2(BaseSelfSupervisor):
         init_cfg: MMEngine initialisation config.
     """
 
+    default_loss = dict(type='InfoNCELoss', temperature=0.2)
+
     def __init__(self,
                  backbone: dict,
                  neck: dict,
-                 head: dict,
+                 loss: Optional[dict] = None,
                  queue_len: int = 65536,
                  feat_dim: int = 128,
                  momentum: float = 0.999,
                  bn_splits: int = 1,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
-        super().__init__(backbone, neck, head, data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        super().__init__(backbone, neck, loss, momentum=momentum,
+                         data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         if bn_splits > 1:
-            self.backbone = convert_to_split_bn(self.backbone, bn_splits)
-            self.neck = convert_to_split_bn(self.neck, bn_splits)
-        if not 0.0 <= momentum <= 1.0:
-            raise ValueError(f'momentum must lie in [0, 1] (0.999 in MoCo v2), got {momentum}.')
+            for name in ('backbone', 'neck', 'momentum_backbone', 'momentum_neck'):
+                setattr(self, name, convert_to_split_bn(getattr(self, name), bn_splits))
         neck_out = neck.get('out_channels')
         if neck_out is not None and neck_out != feat_dim:
             raise ValueError(f'{type(self).__name__}: feat_dim={feat_dim} must equal the neck\'s '
                              f'out_channels={neck_out} (the queue stores neck embeddings).')
-        self.momentum = momentum
-        self.momentum_backbone = build_momentum_copy(self.backbone)
-        self.momentum_neck = build_momentum_copy(self.neck)
         self.queue = FeatureQueue(queue_len, feat_dim)
-
-    def init_weights(self) -> None:
-        """Initialise the online encoder, then start the key encoder as its copy."""
-        super().init_weights()
-        for online, momentum in ((self.backbone, self.momentum_backbone),
-                                 (self.neck, self.momentum_neck)):
-            momentum.load_state_dict(online.state_dict())
 
     @torch.no_grad()
     def momentum_forward(self, im_k: torch.Tensor) -> Tuple[Tuple[torch.Tensor], tuple]:
@@ -78,13 +67,12 @@ class MoCoV2(BaseSelfSupervisor):
             tuple: Key backbone outputs and key neck outputs, in the original
             sample order.
         """
-        momentum_update(self.momentum_backbone, self.backbone, self.momentum)
-        momentum_update(self.momentum_neck, self.neck, self.momentum)
+        self.update_momentum()
         im_k, idx_unshuffle = batch_shuffle_ddp(im_k)
         backbone_outs = self.momentum_backbone(im_k)
         neck_outs = self.momentum_neck(backbone_outs)
-        unshuffle = lambda outs: tuple(batch_unshuffle_ddp(o, idx_unshuffle) for o in outs)  # noqa: E731
-        return unshuffle(backbone_outs), unshuffle(neck_outs)
+        return tuple(tuple(batch_unshuffle_ddp(o, idx_unshuffle) for o in outs)
+                     for outs in (backbone_outs, neck_outs))
 
     def loss(self, inputs: List[torch.Tensor], data_samples: Optional[list] = None
              ) -> Dict[str, torch.Tensor]:
@@ -104,6 +92,6 @@ class MoCoV2(BaseSelfSupervisor):
 
         pos = (q * k).sum(dim=1, keepdim=True)
         # The queue is only read during the call, so it can be updated right after.
-        loss = self.head.loss_against_queue(q, pos, self.queue.feats)
+        loss = self.criterion(q, pos, self.queue.feats)
         self.queue.enqueue(k)
         return dict(loss=loss)

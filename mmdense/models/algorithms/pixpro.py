@@ -2,16 +2,14 @@
 from typing import Dict, List, Optional
 
 import torch
-import torch.nn.functional as F
 
 from mmdense.registry import MODELS
-from ..data_preprocessors.selfsup_data_preprocessor import stack_view_boxes
-from ..utils import build_momentum_copy, momentum_update
-from .base import BaseSelfSupervisor
+from ..utils.view_geometry import stack_view_boxes
+from .base import BaseMomentumSelfSupervisor
 
 
 @MODELS.register_module()
-class PixPro(BaseSelfSupervisor):
+class PixPro(BaseMomentumSelfSupervisor):
     """PixPro: propagated online pixels regress momentum pixels at the same place.
 
     Each view goes through the online encoder (``backbone``), projector
@@ -22,8 +20,9 @@ class PixPro(BaseSelfSupervisor):
     (view 1 -> 2 and 2 -> 1) and summed, as in the reference.
 
     The optional instance branch (``loss_instance_weight > 0``) adds a
-    BYOL-style loss: online ``instance_neck`` + ``instance_predictor`` on the
-    C5 map, average-pooled, against the pooled momentum ``instance_neck``.
+    BYOL-style loss (``instance_loss``, :class:`NegativeCosineLoss`): online
+    ``instance_neck`` + ``instance_predictor`` on the C5 map, average-pooled,
+    against the pooled momentum ``instance_neck``.
 
     The EMA coefficient is ``self.momentum``; :class:`MomentumScheduleHook`
     raises it from ``base_momentum`` (0.99) to 1 on a cosine over training.
@@ -40,9 +39,12 @@ class PixPro(BaseSelfSupervisor):
             pixel projector's config.
         instance_predictor: Instance predictor config, ``MLP2dNeck(256, 4096, 256)``
             by default (input width = projector output width).
+        instance_loss: Instance loss config, :class:`NegativeCosineLoss` by default.
         data_preprocessor: Preprocessor config.
         init_cfg: MMEngine initialisation config.
     """
+
+    default_loss = dict(type='PixelConsistencyLoss')
 
     def __init__(self,
                  backbone: dict,
@@ -53,23 +55,15 @@ class PixPro(BaseSelfSupervisor):
                  loss_instance_weight: float = 0.0,
                  instance_neck: Optional[dict] = None,
                  instance_predictor: Optional[dict] = None,
+                 instance_loss: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
-        super().__init__(
-            backbone, neck, None, data_preprocessor=data_preprocessor, init_cfg=init_cfg)
-        if not 0.0 <= momentum <= 1.0:
-            raise ValueError(f'momentum must lie in [0, 1] (0.99 in PixPro), got {momentum}.')
+        super().__init__(backbone, neck, loss, momentum=momentum,
+                         data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         if loss_instance_weight < 0:
             raise ValueError(f'loss_instance_weight must be >= 0, got {loss_instance_weight}.')
         self.ppm = MODELS.build(ppm)
-        if loss is None:
-            loss = dict(type='PixelConsistencyLoss')
-        self.pixel_loss = MODELS.build(loss)
-        self.base_momentum = momentum
-        self.momentum = momentum
         self.loss_instance_weight = loss_instance_weight
-        self.momentum_backbone = build_momentum_copy(self.backbone)
-        self.momentum_neck = build_momentum_copy(self.neck)
         if loss_instance_weight > 0:
             self.instance_neck = MODELS.build(instance_neck if instance_neck is not None else neck)
             width = self.instance_neck.out_channels
@@ -77,24 +71,14 @@ class PixPro(BaseSelfSupervisor):
                 instance_predictor = dict(
                     type='MLP2dNeck', in_channels=width, hid_channels=4096, out_channels=width)
             self.instance_predictor = MODELS.build(instance_predictor)
-            self.momentum_instance_neck = build_momentum_copy(self.instance_neck)
-
-    def _momentum_pairs(self) -> list:
-        pairs = [(self.backbone, self.momentum_backbone), (self.neck, self.momentum_neck)]
-        if self.loss_instance_weight > 0:
-            pairs.append((self.instance_neck, self.momentum_instance_neck))
-        return pairs
-
-    def init_weights(self) -> None:
-        """Initialise the online networks, then start the momentum ones as their copies."""
-        super().init_weights()
-        for online, momentum in self._momentum_pairs():
-            momentum.load_state_dict(online.state_dict())
+            self.instance_criterion = MODELS.build(
+                instance_loss if instance_loss is not None else dict(type='NegativeCosineLoss'))
+            self.add_momentum_copy('instance_neck')
 
     @staticmethod
     def _instance_embedding(x: torch.Tensor) -> torch.Tensor:
-        """Spatial mean, L2-normalised, ``(N, C)`` (the reference's 7x7 AvgPool at 224)."""
-        return F.normalize(x.mean(dim=(2, 3)), dim=1)
+        """Spatial mean, ``(N, C)`` (the reference's 7x7 AvgPool at 224)."""
+        return x.mean(dim=(2, 3))
 
     def loss(self, inputs: List[torch.Tensor], data_samples: Optional[list] = None
              ) -> Dict[str, torch.Tensor]:
@@ -114,21 +98,20 @@ class PixPro(BaseSelfSupervisor):
         preds = [self.ppm(self.neck(f)) for f in feats]
 
         with torch.no_grad():
-            for online, momentum in self._momentum_pairs():
-                momentum_update(momentum, online, self.momentum)
+            self.update_momentum()
             key_feats = [self.momentum_backbone(v)[-1] for v in views]
             targets = [self.momentum_neck(f) for f in key_feats]
 
-        loss_pixpro = (self.pixel_loss(preds[0], targets[1], coords[0], coords[1]) +
-                       self.pixel_loss(preds[1], targets[0], coords[1], coords[0]))
+        loss_pixpro = (self.criterion(preds[0], targets[1], coords[0], coords[1]) +
+                       self.criterion(preds[1], targets[0], coords[1], coords[0]))
         losses = dict(loss_pixpro=loss_pixpro)
         if self.loss_instance_weight > 0:
             online = [self._instance_embedding(self.instance_predictor(self.instance_neck(f)))
                       for f in feats]
             with torch.no_grad():
                 keys = [self._instance_embedding(self.momentum_instance_neck(f)) for f in key_feats]
-            # BYOL regression, -2 cos averaged over the batch, both ways.
-            loss_instance = -2 * ((online[0] * keys[1]).sum(1).mean() +
-                                  (online[1] * keys[0]).sum(1).mean())
+            # BYOL regression both ways.
+            loss_instance = (self.instance_criterion(online[0], keys[1]) +
+                             self.instance_criterion(online[1], keys[0]))
             losses['loss_instance'] = self.loss_instance_weight * loss_instance
         return losses

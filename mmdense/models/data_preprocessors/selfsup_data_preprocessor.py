@@ -89,29 +89,3 @@ class SelfSupDataPreprocessor(ImgDataPreprocessor):
             # One uint8 stack and one normalisation instead of one per image.
             view = torch.stack(list(view))
         return super().forward(dict(inputs=view))['inputs']
-
-
-def stack_view_boxes(data_samples: Sequence | None, num_views: int) -> list[torch.Tensor]:
-    """Per-view view-box batches from the data samples that the preprocessor passes on.
-
-    :class:`~mmdense.datasets.transforms.PackSelfSupInputs` stores each
-    sample's boxes as ``view_boxes`` (V, 4); the preprocessor moves them to the
-    device with the samples. Coordinate-aware losses (PixPro, PixContrast) need
-    them batched per view, in the order of the input views.
-
-    Args:
-        data_samples: The preprocessor's ``data_samples`` output, one per image.
-        num_views: Number of views the caller needs.
-
-    Returns:
-        list[torch.Tensor]: ``num_views`` float32 tensors ``(N, 4)``,
-        ``(x1, y1, x2, y2)`` normalised to the original image.
-    """
-    if not data_samples or any(getattr(s, 'view_boxes', None) is None for s in data_samples):
-        raise ValueError('view boxes missing from the data samples: coordinate-aware algorithms '
-                         'need RandomResizedCropWithBox (and RandomFlipWithBox) in every view '
-                         'pipeline and PackSelfSupInputs at the end of the train pipeline.')
-    boxes = torch.stack([s.view_boxes for s in data_samples]).float()  # (N, V, 4)
-    if boxes.dim() != 3 or boxes.shape[1] < num_views or boxes.shape[2] != 4:
-        raise ValueError(f'expected view boxes (N, >= {num_views}, 4), got {tuple(boxes.shape)}')
-    return list(boxes[:, :num_views].unbind(dim=1))

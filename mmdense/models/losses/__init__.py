@@ -1,9 +1,9 @@
-from .infonce import info_nce
+from .infonce import InfoNCELoss, info_nce, info_nce_autograd
+from .negative_cosine_loss import NegativeCosineLoss, negative_cosine_loss
 from .pixcontrast_loss import PixContrastLoss, pixcontrast_loss
 from .pixel_consistency_loss import PixelConsistencyLoss, pixel_consistency_loss
-from .pixel_positive_mask import cell_distance, pixel_positive_mask
 
 __all__ = [
-    'info_nce', 'cell_distance', 'pixel_positive_mask', 'pixel_consistency_loss', 'PixelConsistencyLoss',
-    'pixcontrast_loss', 'PixContrastLoss'
+    'info_nce', 'info_nce_autograd', 'InfoNCELoss', 'negative_cosine_loss', 'NegativeCosineLoss',
+    'pixel_consistency_loss', 'PixelConsistencyLoss', 'pixcontrast_loss', 'PixContrastLoss'
 ]

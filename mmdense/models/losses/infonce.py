@@ -19,7 +19,13 @@ cross-entropy takes logits, which are the large tensor), hence this function.
 from typing import Optional, Tuple
 
 import torch
+import torch.nn as nn
+import torch.nn.functional as F
 from torch.autograd.function import once_differentiable
+
+from mmdense.registry import MODELS
+
+__all__ = ['info_nce', 'info_nce_autograd', 'InfoNCELoss']
 
 
 def _chunk_loss_and_grads(query: torch.Tensor, pos: torch.Tensor, negatives: torch.Tensor,
@@ -123,3 +129,67 @@ def info_nce(query: torch.Tensor, pos: torch.Tensor, negatives: torch.Tensor,
     if query.shape[0] == 0:
         raise ValueError('info_nce got no queries (M = 0): the mean loss is undefined.')
     return _InfoNCE.apply(query, pos, negatives, temperature, chunk_size)
+
+
+def info_nce_autograd(pos: torch.Tensor, neg: torch.Tensor, temperature: float) -> torch.Tensor:
+    """The same loss the plain way: cross-entropy of ``[pos, neg] / T`` against class 0.
+
+    The formulation of the MoCo/DenseCL reference code, kept as the reference that
+    :func:`info_nce` is tested and benchmarked against.
+
+    Args:
+        pos: Similarity of each query to its positive ``(M, 1)``.
+        neg: Similarity of each query to the negatives ``(M, K)``.
+        temperature: ``T``.
+
+    Returns:
+        Scalar loss, computed in at least fp32.
+    """
+    logits = torch.cat([pos, neg], dim=1) / temperature
+    # Cross-entropy in at least fp32: under AMP, fp16 logits of 65k negatives lose the
+    # positive's contribution to the log-sum-exp.
+    if logits.dtype in (torch.float16, torch.bfloat16):
+        logits = logits.float()
+    labels = torch.zeros(logits.shape[0], dtype=torch.long, device=logits.device)
+    return F.cross_entropy(logits, labels)
+
+
+@MODELS.register_module()
+class InfoNCELoss(nn.Module):
+    """Module form of :func:`info_nce`: the queue InfoNCE of MoCo v2 and DenseCL.
+
+    Args:
+        temperature: ``T`` (0.2 for MoCo v2 and DenseCL).
+        chunk_size: Queries per chunk, which bounds the one transient ``(chunk, 1 + K)``
+            logits buffer (None: all queries at once). DenseCL's dense logits are
+            ``N * S * S x (1 + queue_len)``, 3.3 GB in fp32 at batch 256; nothing of that
+            size is kept for backward either way. Same loss and gradients for any value.
+    """
+
+    def __init__(self, temperature: float = 0.2, chunk_size: Optional[int] = None) -> None:
+        super().__init__()
+        if temperature <= 0:
+            raise ValueError(f'InfoNCELoss temperature must be positive, got {temperature}.')
+        if chunk_size is not None and chunk_size < 1:
+            raise ValueError(f'InfoNCELoss chunk_size must be a positive number of queries '
+                             f'or None, got {chunk_size}.')
+        self.temperature = temperature
+        self.chunk_size = chunk_size
+
+    def forward(self, query: torch.Tensor, pos: torch.Tensor, negatives: torch.Tensor
+                ) -> torch.Tensor:
+        """Mean InfoNCE of ``query`` against its positive and ``negatives``.
+
+        Args:
+            query: Normalised queries ``(M, D)``.
+            pos: Similarity of each query to its positive ``(M, 1)``.
+            negatives: Normalised negatives ``(K, D)``; only read during this call, so a
+                queue may be updated in place right after it.
+
+        Returns:
+            Scalar loss.
+        """
+        return info_nce(query, pos, negatives, self.temperature, self.chunk_size)
+
+    def extra_repr(self) -> str:
+        return f'temperature={self.temperature}, chunk_size={self.chunk_size}'

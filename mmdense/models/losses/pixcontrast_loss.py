@@ -4,8 +4,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from mmdense.registry import MODELS
-from .pixel_consistency_loss import _check_maps
-from .pixel_positive_mask import cell_distance
+from ..utils.view_geometry import cell_distance, check_view_maps
 
 
 def pixcontrast_loss(query: torch.Tensor, key: torch.Tensor, coord_q: torch.Tensor,
@@ -33,7 +32,7 @@ def pixcontrast_loss(query: torch.Tensor, key: torch.Tensor, coord_q: torch.Tens
     Returns:
         torch.Tensor: Scalar loss.
     """
-    _check_maps(query, key)
+    check_view_maps(query, key)
     dist = cell_distance(coord_q.to(query.dtype), coord_k.to(query.dtype),
                          tuple(query.shape[2:]), tuple(key.shape[2:]))
     pos, used = dist < pos_ratio, (dist < pos_ratio) | (dist >= neg_ratio)

@@ -4,13 +4,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from mmdense.registry import MODELS
-from .pixel_positive_mask import pixel_positive_mask
-
-
-def _check_maps(pred: torch.Tensor, target: torch.Tensor) -> None:
-    if pred.dim() != 4 or target.dim() != 4 or pred.shape[:2] != target.shape[:2]:
-        raise ValueError('pred and target must be (N, C, H, W) with equal N and C, got '
-                         f'{tuple(pred.shape)} and {tuple(target.shape)}')
+from ..utils.view_geometry import check_view_maps, pixel_positive_mask
 
 
 def pixel_consistency_loss(pred: torch.Tensor, target: torch.Tensor, coord_q: torch.Tensor,
@@ -33,7 +27,7 @@ def pixel_consistency_loss(pred: torch.Tensor, target: torch.Tensor, coord_q: to
     Returns:
         torch.Tensor: Scalar loss.
     """
-    _check_maps(pred, target)
+    check_view_maps(pred, target)
     mask = pixel_positive_mask(coord_q.to(pred.dtype), coord_k.to(pred.dtype),
                                tuple(pred.shape[2:]), tuple(target.shape[2:]), pos_ratio)
     pred = F.normalize(pred, dim=1).flatten(2)

@@ -35,8 +35,9 @@ class SplitBatchNorm2d(nn.BatchNorm2d):
         n, c, h, w = x.shape
         s = self.num_splits
         if n % s:
-            raise ValueError(f'SplitBatchNorm2d: batch size {n} is not divisible by num_splits={s}; '
-                             'change the batch size or bn_splits.')
+            raise ValueError(
+                f'SplitBatchNorm2d: batch size {n} is not divisible by num_splits={s}; '
+                'change the batch size or bn_splits.')
         # Sub-batch i (samples i*n/s ... (i+1)*n/s - 1) becomes channel group i, so one
         # batch_norm call normalises every sub-batch with its own statistics.
         grouped = x.view(s, n // s, c, h, w).transpose(0, 1).reshape(n // s, s * c, h, w)

@@ -261,5 +261,6 @@ def main(argv: Optional[Sequence[str]] = None) -> str:
     args = build_extract_parser().parse_args(argv)
     state = extract_backbone(args.checkpoint, encoder=args.encoder, fmt=args.fmt, depth=args.depth)
     out = save_backbone(state, args.out, args.fmt)
-    print(f'Saved {num_tensors(state, args.fmt)} {args.encoder} tensors ({args.fmt} layout) to {out}')
+    print(
+        f'Saved {num_tensors(state, args.fmt)} {args.encoder} tensors ({args.fmt} layout) to {out}')
     return out

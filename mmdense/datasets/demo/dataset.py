@@ -1,14 +1,14 @@
 """The synthetic demo split as a dataset that writes itself on first use."""
 
 from mmdense.registry import DATASETS
-from .unlabeled_image_dataset import UnlabeledImageDataset
+from ..unlabeled_image_dataset import UnlabeledImageDataset
 
 
 @DATASETS.register_module()
 class DemoUnlabeledDataset(UnlabeledImageDataset):
     """:class:`UnlabeledImageDataset` over ``data_root/unlabeled``, generated if missing.
 
-    The images are written by :func:`~mmdense.datasets.demo_data.generate_demo_data`
+    The images are written by :func:`~mmdense.datasets.demo.scenes.generate_demo_data`
     when the dataset first loads its list and ``data_root/unlabeled`` does not
     exist. An existing split is used only if it was generated with the same
     arguments by the same generator version (its ``.generator`` stamp); otherwise
@@ -47,9 +47,9 @@ class DemoUnlabeledDataset(UnlabeledImageDataset):
         Returns:
             list[dict]: One ``dict(img_path=...)`` per image.
         """
-        # Imported here, not at module level: the package must not import demo_data
-        # itself, or `python -m mmdense.datasets.demo_data` warns about a double import.
-        from .demo_data import generate_demo_data
+        # Imported here, not at module level: the package must not import the scenes module
+        # itself, or `python -m mmdense.datasets.demo.scenes` warns about a double import.
+        from .scenes import generate_demo_data
 
         # Writes the split if missing, checks its stamp if not.
         generate_demo_data(self.demo_root, self.num_images, self.image_size, self.seed)

@@ -23,7 +23,9 @@ from mmengine.config import Config
 
 from mmdense.registry import TRANSFORMS
 
-__all__ = ['benchmark_pipeline', 'build_config_pipeline', 'build_reference_pipeline', 'TimedTransform']
+__all__ = [
+    'benchmark_pipeline', 'build_config_pipeline', 'build_reference_pipeline', 'TimedTransform'
+]
 
 
 class TimedTransform:

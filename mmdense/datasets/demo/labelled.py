@@ -2,7 +2,7 @@
 
 Transfer configs inherit mmdet's and mmseg's own dataset settings, so the data
 they read must be in the downstream layouts. This module renders the synthetic
-scenes of :mod:`mmdense.datasets.demo_data` and writes them, with their
+scenes of :mod:`mmdense.datasets.demo.scenes` and writes them, with their
 instance and category maps, as the files mmdet's ``CocoDataset``/``VOCDataset``
 and mmseg's ``PascalVOCDataset``/``ADE20KDataset``/``CityscapesDataset`` read.
 
@@ -28,7 +28,7 @@ classes present). Objects of categories outside ``classes`` are background.
 
 Every dataset is written into a hidden folder and renamed into place, and is a
 deterministic function of the arguments. Run
-``python -m mmdense.datasets.labelled_demo_data --root data/demo_labelled``.
+``python -m mmdense.datasets.demo.labelled --root data/demo_labelled``.
 """
 import argparse
 import functools
@@ -42,8 +42,8 @@ import cv2
 import numpy as np
 from pycocotools import mask as mask_utils
 
-from .demo_data import (GENERATOR_VERSION, OBJECT_CATEGORIES, SCENE_TYPES, publish_atomically,
-                        render_scene)
+from mmdense.utils.atomic_publish import publish_atomically
+from .scenes import GENERATOR_VERSION, OBJECT_CATEGORIES, SCENE_TYPES, render_scene
 
 FORMATS = ('coco', 'voc', 'ade20k', 'cityscapes')
 SPLITS = ('train', 'val')
@@ -265,7 +265,7 @@ def generate_labelled_demo_data(root: str = 'data/demo_labelled',
 
 
 def main(argv: list[str] | None = None) -> dict[str, str]:
-    """Command line entry: ``python -m mmdense.datasets.labelled_demo_data --root DIR``."""
+    """Command line entry: ``python -m mmdense.datasets.demo.labelled --root DIR``."""
     parser = argparse.ArgumentParser(
         description='Write tiny labelled COCO / VOC / ADE20K / Cityscapes datasets.')
     parser.add_argument('--root', default='data/demo_labelled', help='output root folder')

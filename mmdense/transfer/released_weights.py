@@ -3,7 +3,7 @@
 Each project ships its ResNet under a different container key and key prefix,
 next to heads, key encoders and queues that transfer must not see. This module
 knows those layouts, pulls out the online (query) encoder as a bare ResNet
-state dict and hands it to :func:`~mmdense.apis.backbone_extraction.extract_backbone`,
+state dict and hands it to :func:`~mmdense.transfer.backbone_extraction.extract_backbone`,
 so released weights get the same validation and output formats as our own.
 
 Layouts, and where they were read (the projects' own code, in our words):
@@ -143,7 +143,8 @@ def convert_and_extract(checkpoint: Union[dict, str],
     out = extract_backbone({'state_dict': {'backbone.' + k: v for k, v in state.items()}},
                            encoder='backbone', fmt=fmt, depth=depth)
     if 'meta' in out:
-        out['meta']['source'] = osp.basename(checkpoint) if isinstance(checkpoint, str) else '<dict>'
+        out['meta']['source'] = osp.basename(checkpoint) if isinstance(checkpoint,
+                                                                       str) else '<dict>'
         out['meta']['released_source'] = source
     return out
 
@@ -173,5 +174,7 @@ def main(argv: Optional[Sequence[str]] = None) -> str:
     args = build_convert_parser().parse_args(argv)
     out = convert_and_extract(args.checkpoint, args.source, fmt=args.fmt, depth=args.depth)
     path = save_backbone(out, args.out, args.fmt)
-    print(f'Saved {num_tensors(out, args.fmt)} tensors of the {args.source} backbone ({args.fmt} layout) to {path}')
+    print(
+        f'Saved {num_tensors(out, args.fmt)} tensors of the {args.source} backbone '
+        f'({args.fmt} layout) to {path}')
     return path

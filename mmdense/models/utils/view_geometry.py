@@ -1,5 +1,52 @@
-"""Which feature-map cells of two views see the same place of the original image."""
+"""View-box geometry: where each view lies in the original image, and which feature-map cells
+of two views see the same place of it (PixPro's positives, shared by the dense losses)."""
+from typing import Sequence
+
 import torch
+
+__all__ = ['stack_view_boxes', 'check_view_maps', 'cell_centres', 'bin_diagonal', 'cell_distance',
+           'pixel_positive_mask']
+
+
+def stack_view_boxes(data_samples: Sequence | None, num_views: int) -> list[torch.Tensor]:
+    """Per-view view-box batches from the data samples that the preprocessor passes on.
+
+    :class:`~mmdense.datasets.transforms.PackSelfSupInputs` stores each
+    sample's boxes as ``view_boxes`` (V, 4); the preprocessor moves them to the
+    device with the samples. Coordinate-aware losses (PixPro, PixContrast) need
+    them batched per view, in the order of the input views.
+
+    Args:
+        data_samples: The preprocessor's ``data_samples`` output, one per image.
+        num_views: Number of views the caller needs.
+
+    Returns:
+        list[torch.Tensor]: ``num_views`` float32 tensors ``(N, 4)``,
+        ``(x1, y1, x2, y2)`` normalised to the original image.
+    """
+    if not data_samples or any(getattr(s, 'view_boxes', None) is None for s in data_samples):
+        raise ValueError('view boxes missing from the data samples: coordinate-aware algorithms '
+                         'need RandomResizedCropWithBox (and RandomFlipWithBox) in every view '
+                         'pipeline and PackSelfSupInputs at the end of the train pipeline.')
+    boxes = torch.stack([s.view_boxes for s in data_samples]).float()  # (N, V, 4)
+    if boxes.dim() != 3 or boxes.shape[1] < num_views or boxes.shape[2] != 4:
+        raise ValueError(f'expected view boxes (N, >= {num_views}, 4), got {tuple(boxes.shape)}')
+    return list(boxes[:, :num_views].unbind(dim=1))
+
+
+def check_view_maps(query: torch.Tensor, key: torch.Tensor) -> None:
+    """Refuse two views' feature maps that a dense loss cannot pair.
+
+    Args:
+        query: ``(N, C, Hq, Wq)``.
+        key: ``(N, C, Hk, Wk)``, same ``N`` and ``C``.
+
+    Raises:
+        ValueError: Naming both shapes.
+    """
+    if query.dim() != 4 or key.dim() != 4 or query.shape[:2] != key.shape[:2]:
+        raise ValueError('the two views\' maps must be (N, C, H, W) with equal N and C, got '
+                         f'{tuple(query.shape)} and {tuple(key.shape)}')
 
 
 def cell_centres(coords: torch.Tensor, height: int, width: int) -> torch.Tensor:

@@ -1,6 +1,5 @@
 """Time full training steps (forward, backward, optimiser update) of a config's model."""
 import os
-import os.path as osp
 import statistics
 import time
 from typing import Dict, List, Optional
@@ -27,6 +26,7 @@ class SupervisedResNetReference(torch.nn.Module):
     def __init__(self, depth: int, num_classes: int = 1000) -> None:
         super().__init__()
         from mmdet.models.backbones import ResNet
+
         # norm_eval=False: supervised training from scratch trains BN too (mmdet's default
         # True would make the reference cheaper than the step it stands for).
         self.backbone = ResNet(depth=depth, out_indices=(3, ), norm_eval=False,
@@ -93,14 +93,18 @@ def _init_single_process_group(device: str) -> bool:
     if dist.is_available() and not dist.is_initialized():
         os.environ.setdefault('MASTER_ADDR', '127.0.0.1')
         os.environ.setdefault('MASTER_PORT', str(29500 + os.getpid() % 1000))
-        dist.init_process_group('nccl' if device.startswith('cuda') else 'gloo', rank=0, world_size=1)
+        dist.init_process_group('nccl' if device.startswith('cuda') else 'gloo', rank=0,
+                                world_size=1)
         return True
     return False
 
 
-def _synthetic_batch(batch_size: int, image_size: int, device: str, seed: int) -> List[torch.Tensor]:
+def _synthetic_batch(batch_size: int, image_size: int, device: str,
+                     seed: int) -> List[torch.Tensor]:
     g = torch.Generator().manual_seed(seed)
-    return [torch.randn(batch_size, 3, image_size, image_size, generator=g).to(device) for _ in range(2)]
+    return [
+        torch.randn(batch_size, 3, image_size, image_size, generator=g).to(device) for _ in range(2)
+    ]
 
 
 def _synthetic_view_boxes(batch_size: int, seed: int) -> List[BaseDataElement]:

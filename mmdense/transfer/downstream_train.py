@@ -5,7 +5,7 @@
 
 1. If ``PRETRAIN`` is an mmdense training checkpoint (keys ``backbone.*`` /
    ``momentum_backbone.*``), extract the backbone into the work dir with
-   :func:`~mmdense.apis.backbone_extraction.extract_backbone`; a backbone-only
+   :func:`~mmdense.transfer.backbone_extraction.extract_backbone`; a backbone-only
    file is used as it is.
 2. Point every ``Pretrained`` ``init_cfg`` of the model (the backbone, and the
    res5 RoI head of C4 detectors) at that file.
@@ -21,9 +21,9 @@ import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
+from mmdense.apis.train import build_train_cfg, build_train_parser, init_cpu_process_group
 from mmdense.utils import allow_runner_checkpoint_globals, register_all_modules
 from .backbone_extraction import ENCODERS, extract_backbone, save_backbone
-from .train import _init_cpu_process_group, build_train_cfg, build_train_parser
 
 __all__ = [
     'is_training_checkpoint', 'prepare_pretrained', 'set_pretrained', 'replace_sync_bn',
@@ -182,7 +182,7 @@ def run_downstream(cfg: Config) -> Runner:
     # 'mmdense' the default scope; the Runner sets the config's own scope.
     register_all_modules(init_default_scope=False)
     if cfg.get('launcher', 'none') != 'none' and not torch.cuda.is_available():
-        _init_cpu_process_group(cfg)
+        init_cpu_process_group(cfg)
     runner = Runner.from_cfg(cfg)
     runner.train()
     return runner

@@ -83,9 +83,11 @@ def _load_training_checkpoint(path: str) -> dict:
     from mmdense.utils.checkpoint import load_checkpoint_file
     checkpoint = load_checkpoint_file(path)
     if not isinstance(checkpoint, dict) or 'state_dict' not in checkpoint:
-        found = sorted(checkpoint)[:8] if isinstance(checkpoint, dict) else type(checkpoint).__name__
-        raise ValueError(f"{path} has no 'state_dict' entry (found {found}); publish_model takes "
-                         'a checkpoint written by tools/train.py (e.g. work_dirs/<cfg>/epoch_200.pth).')
+        found = sorted(checkpoint)[:8] if isinstance(checkpoint,
+                                                     dict) else type(checkpoint).__name__
+        raise ValueError(
+            f"{path} has no 'state_dict' entry (found {found}); publish_model takes "
+            'a checkpoint written by tools/train.py (e.g. work_dirs/<cfg>/epoch_200.pth).')
     return checkpoint
 
 
@@ -102,7 +104,7 @@ def publish_checkpoint(checkpoint_path: str,
             ``work_dirs/publish/densecl_r50_8xb32-coslr-200e_in1k``.
         date: ``YYYYMMDD`` in the file names; today (UTC) when None.
         encoder: The encoder the backbone file takes (see
-            :func:`~mmdense.apis.backbone_extraction.extract_backbone`).
+            :func:`~mmdense.transfer.backbone_extraction.extract_backbone`).
         with_backbone: Also write ``{out_prefix}_backbone_{date}-{hash}.pth``.
 
     Returns:
@@ -134,7 +136,8 @@ def build_publish_parser() -> argparse.ArgumentParser:
         description='Strip a training checkpoint to its weights and name it after its sha256.')
     parser.add_argument('checkpoint', help='checkpoint written by tools/train.py')
     parser.add_argument('out_prefix', help='output path prefix; the date and hash are appended')
-    parser.add_argument('--date', default=None, help='YYYYMMDD in the file name (default: today, UTC)')
+    parser.add_argument('--date', default=None,
+                        help='YYYYMMDD in the file name (default: today, UTC)')
     parser.add_argument('--encoder', choices=ENCODERS, default='backbone',
                         help='encoder written to the backbone-only file (default: the online one)')
     parser.add_argument('--no-backbone', action='store_true',

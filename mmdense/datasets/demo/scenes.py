@@ -17,23 +17,23 @@ Layout written under ``root`` (ImageNet style, so the ImageNet configs and
 
 Every split is written into a hidden temporary folder and renamed into place
 in one step, with a ``.generator`` stamp (generator version and arguments) that a
-later call checks, so data from another version or size is never used silently, so concurrent generators (all ranks of a distributed run) end
-with one complete tree and readers never see a partial one. :func:`render_scene`
-also returns a per-pixel object-category map, ready for labelled splits.
+later call checks, so data from another version or size is never used silently, and
+concurrent generators (all ranks of a distributed run) end with one complete tree and
+readers never see a partial one. :func:`render_scene` also returns a per-pixel
+object-category map, ready for labelled splits.
 
-Run ``python -m mmdense.datasets.demo_data --root data/demo`` to write it.
+Run ``python -m mmdense.datasets.demo.scenes --root data/demo`` to write it.
 """
 import argparse
 import functools
 import os
 import os.path as osp
-import shutil
-import tempfile
-from collections.abc import Callable
 from typing import NamedTuple
 
 import cv2
 import numpy as np
+
+from mmdense.utils.atomic_publish import publish_atomically
 
 OBJECT_CATEGORIES = ('ellipse', 'polygon', 'blob', 'star')
 # Bumped whenever the rendered bytes change for the same arguments; part of the stamp.
@@ -199,57 +199,6 @@ def _texture(rng: np.random.Generator, size: int, colour: np.ndarray,
     return colour * (1 - weight) + other * weight + rng.normal(0, 4, (size, size, 3))
 
 
-STAMP_FILE = '.generator'
-
-
-def publish_atomically(root: str, name: str, write: Callable[[str], None], stamp: str) -> str:
-    """Create ``root/name`` with ``write`` unless it exists, never exposing a partial tree.
-
-    ``write`` fills a hidden temporary folder next to the target, which is then
-    renamed onto it: a rename within one file system is atomic, and it fails
-    if another process has already renamed its own complete copy there, in
-    which case that copy is kept and ours is deleted. The folder gets a
-    ``.generator`` file holding ``stamp``; an existing folder with another stamp
-    (other arguments, an older generator, or none) is an error, never reused.
-
-    Args:
-        root: Parent folder, created if missing.
-        name: Name of the folder to create under ``root``.
-        write: Called with the temporary folder to fill.
-        stamp: One line naming the generator version and every argument that
-            changes the content.
-
-    Returns:
-        str: The path ``root/name``.
-
-    Raises:
-        FileExistsError: ``root/name`` exists with a different stamp.
-    """
-    target = osp.join(root, name)
-    if not osp.isdir(target):
-        os.makedirs(root, exist_ok=True)
-        tmp_dir = tempfile.mkdtemp(prefix=f'.{name}.tmp-', dir=root)
-        try:
-            os.chmod(tmp_dir, 0o755)  # mkdtemp makes it owner-only
-            write(tmp_dir)
-            with open(osp.join(tmp_dir, STAMP_FILE), 'w') as f:
-                f.write(stamp + '\n')
-            try:
-                os.rename(tmp_dir, target)
-            except OSError:
-                if not osp.isdir(target):
-                    raise
-        finally:
-            shutil.rmtree(tmp_dir, ignore_errors=True)
-    stamp_path = osp.join(target, STAMP_FILE)
-    found = open(stamp_path).read().strip() if osp.isfile(stamp_path) else 'no stamp'
-    if found != stamp:
-        raise FileExistsError(
-            f'{target} holds other generated data ({found}) than asked for ({stamp}). '
-            'It is generated, so delete it (or pass another root) and run again.')
-    return target
-
-
 def _write_unlabeled_split(out_dir: str, num_images: int, image_size: int, seed: int) -> None:
     lines = []
     for index in range(num_images):
@@ -300,7 +249,7 @@ def generate_demo_data(root: str = 'data/demo',
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Command line entry: ``python -m mmdense.datasets.demo_data --root data/demo``."""
+    """Command line entry: ``python -m mmdense.datasets.demo.scenes --root data/demo``."""
     parser = argparse.ArgumentParser(description='Write the synthetic mmdense demo data.')
     parser.add_argument('--root', default='data/demo', help='output root folder')
     parser.add_argument('--num-images', type=int, default=64)

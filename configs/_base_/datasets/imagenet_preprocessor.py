@@ -1,0 +1,7 @@
+# ImageNet normalisation on the device (RGB order, 0-255 scale), the one place every
+# pre-training dataset config takes it from; mmdet/mmseg/mmpretrain use the same values.
+data_preprocessor = dict(
+    type='SelfSupDataPreprocessor',
+    mean=[123.675, 116.28, 103.53],
+    std=[58.395, 57.12, 57.375],
+    to_rgb=True)

@@ -1,0 +1,18 @@
+# `make demo`'s MoCo v2 pre-training (configs/demo/default.py): the MoCo v2 demo config at the
+# demo's scale, 256 generated images, batch 16, 20 epochs (320 iterations). Same settings as
+# densecl_r18_demo-default.py, where each is explained.
+_base_ = '../../mocov2/mocov2_r18_demo.py'
+
+max_epochs = 20
+model = dict(queue_len=64, momentum=0.99)
+train_dataloader = dict(
+    batch_size=16,
+    num_workers=0,
+    dataset=dict(data_root='data/demo/default', num_images=256, image_size=96))
+optim_wrapper = dict(optimizer=dict(lr=0.015))
+param_scheduler = [
+    dict(type='CosineAnnealingLR', T_max=max_epochs, by_epoch=True, begin=0, end=max_epochs)
+]
+train_cfg = dict(max_epochs=max_epochs)
+default_hooks = dict(logger=dict(interval=4), checkpoint=dict(interval=max_epochs,
+                                                              max_keep_ckpts=1))

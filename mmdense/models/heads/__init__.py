@@ -1,3 +1,0 @@
-from .contrastive_head import ContrastiveHead
-
-__all__ = ['ContrastiveHead']
