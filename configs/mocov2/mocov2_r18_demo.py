@@ -13,9 +13,6 @@ model = dict(
     backbone=dict(depth=18),
     neck=dict(in_channels=512, hid_channels=512, out_channels=128))
 optim_wrapper = dict(optimizer=dict(lr=0.03 * 8 / 256))  # linear scaling to batch 8
-param_scheduler = [
-    dict(type='CosineAnnealingLR', T_max=max_epochs, by_epoch=True, begin=0, end=max_epochs)
-]
 train_cfg = dict(max_epochs=max_epochs)
 default_hooks = dict(
     logger=dict(interval=4), checkpoint=dict(interval=5, max_keep_ckpts=2))

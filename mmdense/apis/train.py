@@ -5,9 +5,10 @@
 """
 import argparse
 import datetime
+import logging
 import os
 import os.path as osp
-from typing import Optional, Sequence
+from typing import List, Optional, Sequence
 
 import torch
 import torch.distributed as torch_dist
@@ -19,12 +20,15 @@ from mmengine.runner import Runner
 from torch.nn.parallel import DistributedDataParallel
 
 from mmdense.registry import RUNNERS
-from mmdense.utils import (allow_runner_checkpoint_globals, check_train_cfg,
-                           find_resumable_checkpoint, register_all_modules)
+from mmdense.utils import (CheckpointFileError, ConfigError, allow_runner_checkpoint_globals,
+                           check_train_cfg, find_resumable_checkpoint, list_checkpoints,
+                           load_checkpoint_file, register_all_modules, schedule_mismatches)
 
 __all__ = [
     'build_train_parser', 'parse_train_args', 'default_work_dir', 'build_train_cfg',
-    'enable_amp', 'init_cpu_process_group', 'train', 'main'
+    'enable_amp', 'enable_tensorboard', 'init_cpu_process_group', 'check_launcher_environment',
+    'resolve_resume', 'warn_schedule_mismatches', 'drop_scope_from_loader_functions', 'train',
+    'main'
 ]
 
 LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
@@ -60,6 +64,11 @@ def build_train_parser() -> argparse.ArgumentParser:
         action='store_true',
         help='scale the learning rate linearly from `auto_scale_lr.base_batch_size` to '
         'the actual total batch (processes x batch per process)')
+    parser.add_argument(
+        '--tensorboard',
+        action='store_true',
+        help='also log to TensorBoard (work_dir/<timestamp>/vis_data/; view it with '
+        '`tensorboard --logdir WORK_DIR`)')
     parser.add_argument(
         '--seed', type=int, default=None, help='random seed (overrides `randomness.seed`)')
     parser.add_argument(
@@ -105,6 +114,20 @@ def _accelerator_available() -> bool:
     # The devices mmengine's AmpOptimWrapper accepts.
     return (is_cuda_available() or is_npu_available() or is_mlu_available()
             or is_musa_available())
+
+
+def enable_tensorboard(cfg: Config) -> None:
+    """Add MMEngine's ``TensorboardVisBackend`` to the visualizer (once).
+
+    (``--cfg-options visualizer.vis_backends=[...]`` cannot express a list of dicts, hence
+    the flag.) The scalars then also go to ``work_dir/<timestamp>/vis_data/`` as
+    TensorBoard events, beside the local JSON.
+    """
+    visualizer = cfg.setdefault('visualizer', ConfigDict(type='Visualizer'))
+    backends = list(visualizer.get('vis_backends') or [dict(type='LocalVisBackend')])
+    if not any(isinstance(b, dict) and b.get('type') == 'TensorboardVisBackend' for b in backends):
+        backends.append(dict(type='TensorboardVisBackend'))
+    visualizer.vis_backends = backends
 
 
 def enable_amp(cfg: Config, accelerator_available: Optional[bool] = None) -> None:
@@ -179,6 +202,22 @@ def _adapt_to_cpu_distributed(cfg: Config) -> None:
             wrapper_cfg.device_ids = None
 
 
+def drop_scope_from_loader_functions(cfg: Config) -> None:
+    """Remove the ``_scope_`` MMEngine writes into a ``pkg::`` base's function dicts.
+
+    A config inheriting ``mmdense::...`` gets ``_scope_='mmdense'`` in every dict with a
+    ``type`` (so it is built in that package's registries). For a data loader's
+    ``collate_fn`` and ``worker_init_fn``, MMEngine's ``Runner.build_dataloader`` passes
+    the dict's other keys to the function as arguments, so ``_scope_`` would reach
+    ``pseudo_collate`` itself; the type names already carry their scope.
+    """
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        for key in ('collate_fn', 'worker_init_fn'):
+            function = (cfg.get(loader) or {}).get(key)
+            if isinstance(function, dict):
+                function.pop('_scope_', None)
+
+
 def build_train_cfg(args: argparse.Namespace) -> Config:
     """Load the config and apply the command-line overrides.
 
@@ -203,12 +242,15 @@ def build_train_cfg(args: argparse.Namespace) -> Config:
         cfg.work_dir = default_work_dir(args.config)
     if args.amp:
         enable_amp(cfg)
+    if getattr(args, 'tensorboard', False):
+        enable_tensorboard(cfg)
     if args.auto_scale_lr:
         if cfg.get('auto_scale_lr', {}).get('base_batch_size') is None:
             raise ValueError('--auto-scale-lr needs `auto_scale_lr = dict(base_batch_size=...)` '
                              'in the config: the batch size its learning rate was set for.')
         cfg.auto_scale_lr.enable = True
     _set_resume(cfg, args.resume)
+    drop_scope_from_loader_functions(cfg)
     if args.seed is not None:
         cfg.setdefault('randomness', ConfigDict())
         cfg.randomness.seed = args.seed
@@ -234,6 +276,76 @@ def init_cpu_process_group(cfg: Config) -> None:
     torch_dist.init_process_group(backend='gloo', **kwargs)
 
 
+def check_launcher_environment(cfg: Config) -> None:
+    """Refuse ``--launcher pytorch`` outside torchrun, which sets the variables it reads."""
+    if cfg.get('launcher', 'none') == 'pytorch':
+        missing = [v for v in ('RANK', 'WORLD_SIZE', 'LOCAL_RANK', 'MASTER_ADDR', 'MASTER_PORT')
+                   if v not in os.environ]
+        if missing:
+            raise ConfigError(
+                f'--launcher pytorch expects the variables torchrun sets ({", ".join(missing)} '
+                'missing): start the run with `bash tools/dist_train.sh CONFIG GPUS` (or '
+                'torchrun), or drop --launcher for one process.')
+
+
+def resolve_resume(cfg: Config) -> str:
+    """Check what ``--resume`` resumes from before anything is built.
+
+    An explicit checkpoint must be a complete, loadable file; ``--resume`` alone takes the
+    newest complete checkpoint of the work dir, starts afresh (saying so) when there is
+    none, and refuses when every checkpoint there is damaged rather than overwrite them.
+
+    Args:
+        cfg: The training config with ``resume=True``; ``load_from`` is set here.
+
+    Returns:
+        str: ``'resume'``, ``'fresh'`` (nothing to resume: ``cfg.resume`` is turned off) or
+        ``'finished'`` (the checkpoint already ends the run; nothing to train).
+
+    Raises:
+        CheckpointFileError: The checkpoint is missing, truncated, not a checkpoint or
+            refused by the safe unpickler, or the work dir holds only damaged ones.
+    """
+    if cfg.get('load_from') is None:
+        work_dir = cfg.get('work_dir')
+        latest = find_resumable_checkpoint(work_dir) if work_dir else None
+        if latest is None:
+            damaged = list_checkpoints(work_dir) if work_dir and osp.isdir(work_dir) else []
+            if damaged:
+                names = ', '.join(osp.basename(p) for p in damaged[:3])
+                more = ' ...' if len(damaged) > 3 else ''
+                raise CheckpointFileError(
+                    f'--resume: every checkpoint in {work_dir} is incomplete ({names}{more}): '
+                    'delete them to start afresh, or pass a good one to --resume.')
+            print_log(f'--resume: no checkpoint in {work_dir} yet; starting from scratch.',
+                      logger='current', level=logging.WARNING)
+            cfg.resume = False
+            return 'fresh'
+        cfg.load_from = latest
+    meta = load_checkpoint_file(cfg.load_from, what='--resume', mmap=True).get('meta', {})
+    train_cfg = cfg.get('train_cfg') or {}
+    for unit, key in (('epoch', 'max_epochs'), ('iter', 'max_iters')):
+        done, total = meta.get(unit), train_cfg.get(key)
+        if key in train_cfg and isinstance(done, int) and done >= total:
+            print_log(f'--resume: {cfg.load_from} is {unit} {done} and train_cfg.{key}={total}: '
+                      'the run is finished, nothing to train. Raise train_cfg.'
+                      f'{key} to train longer.', logger='current', level=logging.WARNING)
+            return 'finished'
+    return 'resume'
+
+
+def warn_schedule_mismatches(cfg: Config) -> List[str]:
+    """Log a warning for every pinned schedule that does not fit the run length.
+
+    Returns:
+        list[str]: The messages (see :func:`mmdense.utils.schedule_mismatches`).
+    """
+    messages = schedule_mismatches(cfg)
+    for message in messages:
+        print_log(message, logger='current', level=logging.WARNING)
+    return messages
+
+
 def train(cfg: Config) -> Runner:
     """Check the config, build the Runner from it and train.
 
@@ -250,17 +362,18 @@ def train(cfg: Config) -> Runner:
         cfg: A config prepared by :func:`build_train_cfg` (or by hand).
 
     Returns:
-        Runner: The runner after training; ``runner.model`` holds the weights.
+        Runner | None: The runner after training (``runner.model`` holds the weights);
+        None when ``--resume`` finds the run already finished.
     """
     # Runner resume and load_from read checkpoints with torch.load, which refuses
     # the numpy and MMEngine objects Runner checkpoints hold unless allow-listed.
     allow_runner_checkpoint_globals()
     register_all_modules()
     check_train_cfg(cfg, accelerator_available=_accelerator_available())
-    if cfg.get('resume') and cfg.get('load_from') is None and cfg.get('work_dir'):
-        latest = find_resumable_checkpoint(cfg.work_dir)
-        if latest is not None:
-            cfg.load_from = latest
+    warn_schedule_mismatches(cfg)
+    check_launcher_environment(cfg)
+    if cfg.get('resume') and resolve_resume(cfg) == 'finished':
+        return None
     if cfg.get('launcher', 'none') != 'none' and not torch.cuda.is_available():
         init_cpu_process_group(cfg)
     if 'runner_type' in cfg:

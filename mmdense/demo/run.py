@@ -64,6 +64,11 @@ def load_scale(name_or_path: str) -> Config:
     return scale
 
 
+def _stage(message: str) -> None:
+    """A header between the Runners' logs, so a reader sees where the demo is."""
+    print(f'\n===== [demo] {message} =====', flush=True)
+
+
 def _unique_name(tag: str) -> str:
     # mmengine keeps loggers, message hubs and visualizers per name for the whole
     # process: a reused name would log into the previous run's files.
@@ -190,6 +195,7 @@ def _run_demo(work_dir: str, data_root: str, scale: Config, seed: int, runs: int
     os.makedirs(work_dir, exist_ok=True)
     # The data first, so that no run's pre-training time includes writing it (the configs'
     # DemoUnlabeledDataset would otherwise write the split on first use).
+    _stage(f'scale {scale.name!r}: writing the demo data under {root} (if missing)')
     for config in scale.pretrain.values():
         dataset = Config.fromfile(config).train_dataloader.dataset
         generate_demo_data(root, dataset.num_images, dataset.image_size, seed)
@@ -201,6 +207,7 @@ def _run_demo(work_dir: str, data_root: str, scale: Config, seed: int, runs: int
     ]
     rows = per_run[0] if runs == 1 else aggregate_runs(per_run)
 
+    _stage('report: results.md, results.json, demo.png')
     table = results_table(rows, seed, runs)
     # The plot shows the first run's loss curves and backbones; the methods' demo configs
     # share the backbone architecture and normalisation, so the first one stands for all.
@@ -230,12 +237,14 @@ def _run_once(root: str, ade_root: str, work_dir: str, scale: Config, seed: int,
     """
     checkpoints, pretrain_s = {}, {}
     for name, config in scale.pretrain.items():
+        _stage(f'seed {seed}: pre-training {name} ({osp.relpath(config)})')
         tic = time.perf_counter()
         checkpoints[name] = pretrain(config, root, osp.join(work_dir, 'pretrain', _slug(name)),
                                      seed, data_seed)
         pretrain_s[name] = time.perf_counter() - tic
     rows = []
     for name in [*scale.pretrain, RANDOM_INIT]:
+        _stage(f'seed {seed}: transfer from {name}, fine-tuned and with the backbone frozen')
         result = finetune(scale.finetune, checkpoints.get(name), ade_root,
                           osp.join(work_dir, 'finetune', _slug(name)), seed)
         # The backbone file the first run extracted (None for random init): not again.

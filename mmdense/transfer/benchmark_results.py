@@ -47,13 +47,25 @@ def last_evaluation(work_dir: str) -> Optional[dict]:
 
 
 def _pretrain_of(work_dir: str) -> Tuple[str, str]:
-    """(backbone file name, config name) of a run, read from its dumped config."""
+    """(pre-training file, config name) of a run, read from its dumped config.
+
+    A backbone the launcher extracted from a training checkpoint names that checkpoint
+    (recorded beside it), so runs from different pre-trainings are told apart; other
+    backbone files are named by their path.
+    """
+    from .downstream_train import provenance_path
     for config in sorted(glob.glob(osp.join(work_dir, '*.py'))):
         cfg = Config.fromfile(config)
         backbone_init = cfg.get('model', {}).get('backbone', {}).get('init_cfg') or {}
         if isinstance(backbone_init, dict) and backbone_init.get('checkpoint'):
-            return osp.basename(backbone_init['checkpoint']), osp.splitext(
-                osp.basename(config))[0]
+            backbone = backbone_init['checkpoint']
+            name = osp.splitext(osp.basename(config))[0]
+            if osp.isfile(provenance_path(backbone)):
+                with open(provenance_path(backbone)) as f:
+                    record = json.load(f)
+                encoder = '' if record['encoder'] == 'backbone' else f" ({record['encoder']})"
+                return record['source'] + encoder, name
+            return backbone, name
     return '?', osp.basename(osp.normpath(work_dir))
 
 
@@ -64,11 +76,13 @@ def summarise_work_dir(work_dir: str) -> Dict[str, str]:
         work_dir: A downstream work dir.
 
     Returns:
-        dict: ``{'config', 'pretrain', 'task', <metric columns>}``; ``task`` is
+        dict: ``{'config', 'work_dir', 'pretrain', 'task', <metric columns>}``; ``pretrain``
+        is the training checkpoint the backbone was extracted from (when the launcher
+        extracted it) or the backbone file; ``task`` is
         ``'det'``, ``'seg'`` or ``'none'`` (no evaluation logged yet).
     """
     pretrain, config = _pretrain_of(work_dir)
-    row = dict(config=config, pretrain=pretrain, task='none')
+    row = dict(config=config, work_dir=work_dir, pretrain=pretrain, task='none')
     scalars = last_evaluation(work_dir)
     if scalars is None:
         return row
@@ -97,10 +111,11 @@ def results_table(work_dirs: Sequence[str]) -> str:
         task_rows = [r for r in rows if r['task'] == task]
         if not task_rows:
             continue
-        names = ['Config', 'Pretrain'] + [c for c in columns if any(c in r for r in task_rows)]
+        metrics = [c for c in columns if any(c in r for r in task_rows)]
+        names = ['Config', 'Work dir', 'Pretrain'] + metrics
         lines = ['| ' + ' | '.join(names) + ' |', '|' + '---|' * len(names)]
         for r in task_rows:
-            cells = [r['config'], r['pretrain']] + [r.get(c, '-') for c in names[2:]]
+            cells = [r['config'], r['work_dir'], r['pretrain']] + [r.get(c, '-') for c in names[3:]]
             lines.append('| ' + ' | '.join(cells) + ' |')
         parts.append('\n'.join(lines))
     pending = [r['config'] for r in rows if r['task'] == 'none']

@@ -12,6 +12,7 @@
 3. Build mmdet's/mmseg's Runner (the config's ``default_scope``) and train, with
    the CPU/gloo handling of :mod:`mmdense.apis.train`.
 """
+import json
 import os
 import os.path as osp
 import warnings
@@ -21,7 +22,8 @@ import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from mmdense.apis.train import build_train_cfg, build_train_parser, init_cpu_process_group
+from mmdense.apis.train import (build_train_cfg, build_train_parser, check_launcher_environment,
+                                init_cpu_process_group, warn_schedule_mismatches)
 from mmdense.utils import allow_runner_checkpoint_globals, register_all_modules
 from .backbone_extraction import ENCODERS, extract_backbone, save_backbone
 
@@ -65,7 +67,16 @@ def prepare_pretrained(pretrain: str, work_dir: str, encoder: str = 'backbone') 
         return pretrain
     out = osp.join(work_dir, 'pretrain_backbone.pth')
     # Extraction validates the key set and shapes, so a wrong file stops here.
-    return save_backbone(extract_backbone(state, encoder=encoder, fmt='mmdet'), out, 'mmdet')
+    saved = save_backbone(extract_backbone(state, encoder=encoder, fmt='mmdet'), out, 'mmdet')
+    # Where the backbone came from, for collect_results (the file name alone says nothing).
+    with open(provenance_path(saved), 'w') as f:
+        json.dump(dict(source=osp.abspath(pretrain), encoder=encoder), f)
+    return saved
+
+
+def provenance_path(backbone_file: str) -> str:
+    """The JSON beside an extracted backbone that names its training checkpoint."""
+    return osp.splitext(backbone_file)[0] + '.json'
 
 
 def _walk(node: Any):
@@ -181,6 +192,8 @@ def run_downstream(cfg: Config) -> Runner:
     # Registers mmdense's parts (e.g. ``mmdense.ResLayerExtraNorm``) without making
     # 'mmdense' the default scope; the Runner sets the config's own scope.
     register_all_modules(init_default_scope=False)
+    warn_schedule_mismatches(cfg)
+    check_launcher_environment(cfg)
     if cfg.get('launcher', 'none') != 'none' and not torch.cuda.is_available():
         init_cpu_process_group(cfg)
     runner = Runner.from_cfg(cfg)

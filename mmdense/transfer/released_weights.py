@@ -65,15 +65,11 @@ def _load(checkpoint: Union[dict, str]) -> Tuple[dict, str]:
     """
     if not isinstance(checkpoint, str):
         return checkpoint, '<dict>'
-    name = osp.basename(checkpoint)
     from mmdense.utils import load_checkpoint_file
-    try:
-        return load_checkpoint_file(checkpoint, extra_safe_globals=[argparse.Namespace]), name
-    except Exception as e:  # torch raises UnpicklingError wrapped in various types
-        raise ValueError(
-            f'{name} holds objects that torch.load(weights_only=True) refuses ({e}). Load it in '
-            'a trusted environment and re-save only its tensors (torch.save of the state dict), '
-            'then convert that file.') from e
+
+    # Missing, truncated or non-allow-listed files are refused there with their own message.
+    return load_checkpoint_file(checkpoint, extra_safe_globals=[argparse.Namespace],
+                                what='IN'), osp.basename(checkpoint)
 
 
 def _prefixes_seen(state: dict) -> list:

@@ -16,7 +16,9 @@ such a checkpoint needs, found by saving a Runner checkpoint and listing its
 globals with ``torch.serialization.get_unsafe_globals_in_checkpoint``. It does not
 turn ``weights_only`` off: files from elsewhere are still checked against the list.
 """
+import os.path as osp
 import pickle
+import re
 from typing import Any, Callable, List, Sequence, Tuple, Union
 
 import numpy as np
@@ -24,8 +26,14 @@ import torch
 from mmengine.logging import HistoryBuffer
 
 __all__ = [
-    'allow_runner_checkpoint_globals', 'runner_checkpoint_safe_globals', 'load_checkpoint_file'
+    'allow_runner_checkpoint_globals', 'runner_checkpoint_safe_globals', 'load_checkpoint_file',
+    'check_checkpoint_file', 'CheckpointFileError'
 ]
+
+
+class CheckpointFileError(ValueError):
+    """A checkpoint file that cannot be used; the message names the file and what to do."""
+
 
 # The statistics MMEngine registers on every HistoryBuffer; they are the only
 # attributes a Runner checkpoint fetches with ``getattr``.
@@ -104,8 +112,33 @@ def allow_runner_checkpoint_globals() -> None:
     torch.serialization.add_safe_globals(runner_checkpoint_safe_globals())
 
 
-def load_checkpoint_file(path: str, extra_safe_globals: Sequence[Any] = ()) -> Any:
-    """``torch.load`` a file on CPU with the ``weights_only`` unpickler.
+def check_checkpoint_file(path: str, what: str = 'checkpoint') -> None:
+    """Refuse a path that is no complete ``torch.save`` file, before anything loads it.
+
+    Args:
+        path: The file.
+        what: How the caller names it in the message (``'--resume'``, ``'IN'``...).
+
+    Raises:
+        CheckpointFileError: Missing, a folder, or not a whole zip-format torch file (cut
+            short by an interrupted save or copy, or not a checkpoint at all).
+    """
+    from .resume_checkpoint import is_complete_checkpoint
+    if not osp.exists(path):
+        raise CheckpointFileError(f'{what} {path!r}: no such file. Pass a checkpoint that '
+                                  'exists (tools/train.py writes work_dir/epoch_N.pth).')
+    if osp.isdir(path):
+        raise CheckpointFileError(f'{what} {path!r} is a folder; pass a .pth file in it.')
+    if not is_complete_checkpoint(path):
+        raise CheckpointFileError(
+            f'{what} {path!r} is not a complete checkpoint: it has no zip directory at its '
+            'end, so it was cut short (an interrupted save or copy) or is not a torch.save '
+            'file at all. Use an earlier checkpoint of the run (epoch_N.pth) or copy it again.')
+
+
+def load_checkpoint_file(path: str, extra_safe_globals: Sequence[Any] = (),
+                         what: str = 'checkpoint', mmap: bool = False) -> Any:
+    """``torch.load`` a file on CPU with the ``weights_only`` unpickler, checked first.
 
     The Runner globals are allow-listed for good; ``extra_safe_globals`` only for
     this one load (e.g. ``argparse.Namespace`` that PixPro pickles).
@@ -113,10 +146,28 @@ def load_checkpoint_file(path: str, extra_safe_globals: Sequence[Any] = ()) -> A
     Args:
         path: Checkpoint file.
         extra_safe_globals: Further classes/functions the file may reference.
+        what: How the caller names the file in error messages.
+        mmap: Map the tensors instead of reading them (cheap peeks at ``meta``).
 
     Returns:
         The unpickled object.
+
+    Raises:
+        CheckpointFileError: See :func:`check_checkpoint_file`; also when the file
+            references objects outside the allow-list (torch's own message would advise
+            ``weights_only=False``, which mmdense does not do for files from elsewhere).
     """
+    check_checkpoint_file(path, what)
     allow_runner_checkpoint_globals()
-    with torch.serialization.safe_globals(list(extra_safe_globals)):
-        return torch.load(path, map_location='cpu')
+    try:
+        with torch.serialization.safe_globals(list(extra_safe_globals)):
+            return torch.load(path, map_location='cpu', mmap=mmap)
+    except pickle.UnpicklingError as exc:
+        found = re.search(r'GLOBAL ([\w.]+)', str(exc))
+        culprit = found.group(1) if found else str(exc).splitlines()[0]
+        raise CheckpointFileError(
+            f'{what} {path!r} references {culprit}, which is not on the checkpoint allow-list: '
+            'mmdense loads files with torch.load(weights_only=True) and does not unpickle '
+            'arbitrary objects. If you trust the file, load it in a trusted environment and '
+            're-save only its tensors (torch.save of the state dict), then use that file.'
+        ) from None

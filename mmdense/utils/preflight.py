@@ -8,16 +8,16 @@ all (a batch that does not divide the queue). Each check here raises
 import difflib
 import inspect
 import os
-from typing import Any, Iterable, Optional
+from typing import Any, Iterable, List, Optional
 
 from mmengine.config import Config
 
 __all__ = ['ConfigError', 'check_train_cfg']
 
-# Arguments that were renamed: old name -> what to write instead.
+# Arguments that were renamed: old name -> (new name, what to write instead).
 _RENAMED_ARGUMENTS = {
-    'head': "loss (ContrastiveHead became InfoNCELoss, e.g. loss=dict(type='InfoNCELoss', "
-            'temperature=0.2))'
+    'head': ('loss', "It is now loss (ContrastiveHead became InfoNCELoss, e.g. "
+                     "loss=dict(type='InfoNCELoss', temperature=0.2)).")
 }
 _SYNC_BN_TYPES = ('SyncBN', 'MMSyncBN', 'TorchSyncBN', 'SyncBatchNorm')
 
@@ -53,21 +53,58 @@ def _resolve(registry, type_name: str, key: str, kind: str):
     return cls
 
 
-def _check_arguments(cls: Any, cfg: dict, key: str) -> None:
-    """Unknown argument names of ``cls`` in ``cfg`` (skipped when it takes **kwargs)."""
+def _accepted_arguments(cls: Any) -> Optional[List[str]]:
+    """Argument names ``cls(...)`` accepts, or None when it takes anything.
+
+    A constructor with ``**kwargs`` that hands them to its base class (datasets do) accepts
+    the names of the classes above it, up to one that takes anything itself.
+    """
+    names: List[str] = []
+    for klass in cls.__mro__:
+        init = klass.__dict__.get('__init__')
+        if init is None or klass is object:
+            continue
+        params = inspect.signature(init).parameters
+        names += [n for n, p in params.items() if n != 'self' and p.kind not in (
+            inspect.Parameter.VAR_KEYWORD, inspect.Parameter.VAR_POSITIONAL)]
+        if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+            return names
+    return None
+
+
+def _check_arguments(cls: Any, cfg: dict, key: str, hints: Optional[dict] = None,
+                     supplied: Iterable[str] = (), tail: str = '') -> None:
+    """Refuse argument names of ``cfg`` that ``cls`` does not take.
+
+    Args:
+        cls: The class the config builds.
+        cfg: Its config dict.
+        key: The config key of ``cfg``, named in the message.
+        hints: Argument name -> what to write instead (overrides the close-match
+            suggestion).
+        supplied: Arguments the builder passes itself (a loop's ``runner``), not allowed
+            in the config either.
+        tail: Extra advice appended to the message.
+    """
     if not inspect.isclass(cls):
         return
-    params = inspect.signature(cls.__init__).parameters
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+    allowed = _accepted_arguments(cls)
+    if allowed is None:
         return
-    allowed = [name for name in params if name != 'self']
+    allowed = [name for name in allowed if name not in supplied]
     for arg in cfg:
-        if arg != 'type' and arg not in allowed:
-            hint = (f' It is now {_RENAMED_ARGUMENTS[arg]}.' if arg in _RENAMED_ARGUMENTS
-                    and _RENAMED_ARGUMENTS[arg].split()[0] in allowed else _suggest(arg, allowed))
-            raise ConfigError(
-                f'{key}.{arg}: {cls.__name__} has no argument {arg!r}.'
-                f'{hint} Rename or remove it in the config.')
+        if arg in ('type', '_delete_', '_scope_') or arg in allowed:
+            continue
+        renamed = _RENAMED_ARGUMENTS.get(arg)
+        if hints and arg in hints:
+            hint = f' {hints[arg]}'
+        elif renamed and renamed[0] in allowed:
+            hint = f' {renamed[1]}'
+        else:
+            hint = _suggest(arg, allowed)
+        raise ConfigError(
+            f'{key}.{arg}: {cls.__name__} has no argument {arg!r}.'
+            f'{hint} Rename or remove it in the config.{tail}')
 
 
 def _check_model_part(cfg: dict, key: str, registry) -> None:
@@ -108,15 +145,93 @@ def _count_views(pipeline: Iterable[Any]) -> int:
     return 1
 
 
+def _check_train_loop(train_cfg: Any) -> None:
+    """The training loop's arguments, with the epoch/iteration mix-up spelled out."""
+    if not isinstance(train_cfg, dict):
+        return
+    from mmengine.runner import EpochBasedTrainLoop, IterBasedTrainLoop
+
+    from mmdense.registry import LOOPS
+    if 'type' in train_cfg:
+        cls = _resolve(LOOPS, train_cfg['type'], 'train_cfg', 'training loop') \
+            if isinstance(train_cfg['type'], str) else train_cfg['type']
+    elif 'by_epoch' in train_cfg:
+        cls = EpochBasedTrainLoop if train_cfg['by_epoch'] else IterBasedTrainLoop
+    else:
+        raise ConfigError("train_cfg has neither `type` nor `by_epoch`; set train_cfg.type="
+                          "'EpochBasedTrainLoop' (max_epochs) or 'IterBasedTrainLoop' (max_iters).")
+    hints = {
+        'max_iters': "EpochBasedTrainLoop counts epochs: set train_cfg.max_epochs, or "
+                     "train_cfg.type='IterBasedTrainLoop' to count iterations.",
+        'max_epochs': "IterBasedTrainLoop counts iterations: set train_cfg.max_iters, or "
+                      "train_cfg.type='EpochBasedTrainLoop' to count epochs.",
+    }
+    extra = {'by_epoch'} if 'type' not in train_cfg else set()
+    _check_arguments(cls, {k: v for k, v in train_cfg.items() if k not in extra}, 'train_cfg',
+                     hints=hints, supplied=('runner', 'dataloader'))
+
+
+def _check_dataloader(loader: Any, key: str) -> None:
+    """Data-loader keys: what ``torch.utils.data.DataLoader`` takes (MMEngine builds the
+    ``dataset``, ``sampler``, ``batch_sampler``, ``collate_fn`` and ``worker_init_fn`` dicts)."""
+    if not isinstance(loader, dict):
+        return
+    import torch.utils.data
+    allowed = [n for n in inspect.signature(torch.utils.data.DataLoader.__init__).parameters
+               if n != 'self']
+    for arg in loader:
+        if arg not in allowed and arg != '_delete_':
+            raise ConfigError(
+                f'{key}.{arg}: torch.utils.data.DataLoader has no argument {arg!r}.'
+                f'{_suggest(arg, allowed)} Rename or remove it in the config.')
+
+
+def _check_optimizer(optim_wrapper: Any) -> None:
+    """The optimizer wrapper's and the optimizer's arguments."""
+    if not isinstance(optim_wrapper, dict):
+        return
+    from mmdense.registry import OPTIM_WRAPPERS, OPTIMIZERS
+    wrapper_type = optim_wrapper.get('type', 'OptimWrapper')
+    if isinstance(wrapper_type, str):
+        wrapper_cls = _resolve(OPTIM_WRAPPERS, wrapper_type, 'optim_wrapper', 'optimizer wrapper')
+        # The optimizer-wrapper builder consumes these itself.
+        consumed = ('optimizer', 'constructor', 'paramwise_cfg')
+        wrapper_args = {k: v for k, v in optim_wrapper.items() if k not in consumed}
+        _check_arguments(wrapper_cls, wrapper_args, 'optim_wrapper')
+    optimizer = optim_wrapper.get('optimizer')
+    if isinstance(optimizer, dict) and isinstance(optimizer.get('type'), str):
+        cls = _resolve(OPTIMIZERS, optimizer['type'], 'optim_wrapper.optimizer', 'optimizer')
+        _check_arguments(cls, optimizer, 'optim_wrapper.optimizer',
+                         hints={'learning_rate': "The learning rate is `lr`."},
+                         supplied=('params', ))
+
+
+def _check_schedulers(schedulers: Any) -> None:
+    """Each parameter scheduler's arguments."""
+    from mmdense.registry import PARAM_SCHEDULERS
+    if isinstance(schedulers, dict):
+        schedulers = [schedulers]
+    for i, scheduler in enumerate(schedulers or []):
+        if not isinstance(scheduler, dict) or not isinstance(scheduler.get('type'), str):
+            continue
+        key = f'param_scheduler.{i}'
+        cls = _resolve(PARAM_SCHEDULERS, scheduler['type'], key, 'parameter scheduler')
+        # convert_to_iter_based goes to the class's build_iter_from_epoch, not __init__.
+        _check_arguments(cls, {k: v for k, v in scheduler.items()
+                               if k != 'convert_to_iter_based'}, key,
+                         supplied=('optimizer', ))
+
+
 def check_train_cfg(cfg: Config, accelerator_available: Optional[bool] = None,
                     world_size: Optional[int] = None) -> None:
     """Check a training config before the Runner is built.
 
     Checks: every model component type is registered and gets only arguments it
-    takes; the dataset and transform types are registered; the pipeline makes the
-    views the algorithm consumes (its class's ``num_views``); the queue holds at least
-    one total batch; no GPU-only option (AMP optim wrapper, SyncBN) is set on a machine
-    without GPU.
+    takes; so do the training loop, the data loader, the dataset, the optimizer wrapper,
+    the optimizer and the parameter schedulers; the transform types are registered; the
+    pipeline makes the views the algorithm consumes (its class's ``num_views``); the
+    queue holds at least one total batch; no GPU-only option (AMP optim wrapper, SyncBN)
+    is set on a machine without GPU.
 
     Args:
         cfg: The training config (after command-line overrides).
@@ -146,10 +261,18 @@ def check_train_cfg(cfg: Config, accelerator_available: Optional[bool] = None,
     _check_model_part(model, 'model', MODELS)
     model_cls = MODELS.get(model['type']) if isinstance(model['type'], str) else model['type']
 
+    _check_train_loop(cfg.get('train_cfg'))
     loader = cfg.get('train_dataloader') or {}
+    _check_dataloader(loader, 'train_dataloader')
     dataset = loader.get('dataset') or {}
     if isinstance(dataset.get('type'), str):
-        _resolve(DATASETS, dataset['type'], 'train_dataloader.dataset', 'dataset')
+        dataset_cls = _resolve(DATASETS, dataset['type'], 'train_dataloader.dataset', 'dataset')
+        _check_arguments(
+            dataset_cls, dataset, 'train_dataloader.dataset',
+            tail=' If it comes from a base config (say, the demo dataset before your own '
+            'data), replace the whole dict: add _delete_=True to train_dataloader.dataset.')
+    _check_optimizer(cfg.get('optim_wrapper'))
+    _check_schedulers(cfg.get('param_scheduler'))
     pipeline = dataset.get('pipeline') or []
     for i, transform in enumerate(pipeline):
         if isinstance(transform, dict) and isinstance(transform.get('type'), str):

@@ -7,7 +7,7 @@ from typing import List, Optional
 
 from mmengine.logging import print_log
 
-__all__ = ['is_complete_checkpoint', 'find_resumable_checkpoint']
+__all__ = ['is_complete_checkpoint', 'list_checkpoints', 'find_resumable_checkpoint']
 
 _STEP = re.compile(r'^(epoch|iter)_(\d+)\.pth$')
 
@@ -34,7 +34,7 @@ def is_complete_checkpoint(path: str) -> bool:
         return False
 
 
-def _candidates(work_dir: str) -> List[str]:
+def list_checkpoints(work_dir: str) -> List[str]:
     """``epoch_N.pth``/``iter_N.pth`` in ``work_dir``, newest step first."""
     found = []
     for name in os.listdir(work_dir):
@@ -68,7 +68,7 @@ def find_resumable_checkpoint(work_dir: str) -> Optional[str]:
             recorded = f.read().strip()
         if recorded:
             ordered.append(recorded)
-    ordered += _candidates(work_dir)
+    ordered += list_checkpoints(work_dir)
     for path in ordered:
         if is_complete_checkpoint(path):
             return path

@@ -151,3 +151,22 @@ def test_demo_config_gives_two_normalised_64px_views(tmp_path):
     expected = (views[1][0].flip(0).float() - mean) / std  # view 1 of sample 0, BGR -> RGB
     torch.testing.assert_close(out['inputs'][1][0], expected)
     assert out['data_samples'][0].view_boxes is not None
+
+
+def test_demo_dataset_does_not_write_into_someone_elses_folder(tmp_path):
+    """Pointed at a folder of real images, the demo dataset refuses instead of adding demo
+    images there; folders that hold only generated demo trees are fine."""
+    mine = tmp_path / 'mine'
+    (mine / 'train' / 'n01').mkdir(parents=True)
+    (mine / 'train' / 'n01' / 'a.JPEG').write_bytes(b'not really a jpeg')
+    dataset = DemoUnlabeledDataset(data_root=str(mine), num_images=2, image_size=32,
+                                   lazy_init=True, pipeline=[])
+    with pytest.raises(ValueError, match=r"data_root='.*mine' holds \['train'\], not demo data.*"
+                                         r"_delete_=True"):
+        dataset.full_init()
+    assert not (mine / 'unlabeled').exists()
+    # The layout `make demo` leaves (one stamped tree per scale) is demo data, not foreign.
+    generate_demo_data(str(tmp_path / 'demo' / 'default'), 2, 32)
+    ok = DemoUnlabeledDataset(data_root=str(tmp_path / 'demo'), num_images=2, image_size=32,
+                              pipeline=[])
+    assert len(ok) == 2

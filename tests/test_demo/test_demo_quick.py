@@ -189,10 +189,16 @@ def test_runs_are_aggregated_into_mean_and_sample_std():
         aggregate_runs([per_run[0], per_run[1][::-1]])
 
 
-def test_two_quick_runs_use_their_own_seeds(tmp_path):
+def test_two_quick_runs_use_their_own_seeds(tmp_path, capsys):
     """--runs 2: each run pre-trains and fine-tunes under its own seed and work dir."""
     results = main(['--quick', '--runs', '2', '--threads', '1', '--work-dir',
                     str(tmp_path / 'work'), '--data-root', str(tmp_path / 'data')])
+    out = capsys.readouterr().out
+    # Stage headers between the Runners' logs, one per step of each run.
+    for seed in (0, 1):
+        assert f'===== [demo] seed {seed}: pre-training DenseCL (' in out
+        assert f'===== [demo] seed {seed}: transfer from Random init' in out
+    assert "===== [demo] scale 'quick': writing the demo data" in out
     assert results['runs'] == 2
     table = (tmp_path / 'work' / 'results.md').read_text()
     assert re.search(r'^Seeds 0 to 1, 2 runs per method \(mean ± sample standard deviation',

@@ -88,3 +88,31 @@ def test_train_checks_before_building_anything(tmp_path):
     with pytest.raises(ConfigError, match='hid_chanels'):
         train(cfg)
     assert not (tmp_path / 'run').exists()  # no Runner was built
+
+
+@pytest.mark.parametrize('option, expected', [
+    ('train_cfg.max_iters=100', "train_cfg.max_iters: EpochBasedTrainLoop has no argument "
+     "'max_iters'. EpochBasedTrainLoop counts epochs: set train_cfg.max_epochs, or "
+     "train_cfg.type='IterBasedTrainLoop' to count iterations."),
+    ('train_dataloader.batchsize=4', "train_dataloader.batchsize: torch.utils.data.DataLoader has "
+     "no argument 'batchsize'. Did you mean 'batch_size'"),
+    ('optim_wrapper.optimizer.learning_rate=0.1', "optim_wrapper.optimizer.learning_rate: SGD has "
+     "no argument 'learning_rate'. The learning rate is `lr`."),
+    ('optim_wrapper.clip_gradient=1', "optim_wrapper.clip_gradient: OptimWrapper has no argument "
+     "'clip_gradient'. Did you mean 'clip_grad'?"),
+    ('param_scheduler.0.T_maxx=3', "param_scheduler.0.T_maxx: CosineAnnealingLR has no argument "
+     "'T_maxx'. Did you mean 'T_max'?"),
+])
+def test_mistakes_outside_the_model_name_the_key_and_the_fix(option, expected):
+    assert _error(_cfg(option)).startswith(expected)
+
+
+def test_own_dataset_over_the_demo_one_says_to_delete_the_base_dict():
+    message = _error(_cfg('train_dataloader.dataset.type=UnlabeledImageDataset',
+                          'train_dataloader.dataset.data_root=data/mine'))
+    assert message.startswith("train_dataloader.dataset.num_images: UnlabeledImageDataset has no "
+                              "argument 'num_images'.")
+    assert 'add _delete_=True to train_dataloader.dataset' in message
+    # The iteration-based loop gets the mirror-image hint.
+    message = _error(_cfg('train_cfg.type=IterBasedTrainLoop', 'train_cfg.max_iters=8'))
+    assert "IterBasedTrainLoop counts iterations: set train_cfg.max_iters" in message

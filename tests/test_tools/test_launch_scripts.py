@@ -25,6 +25,7 @@ def _recorder(path: Path) -> Path:
 def _run(script: str, args: list, env: dict) -> subprocess.CompletedProcess:
     base = {k: v for k, v in os.environ.items()
             if k not in ('PYTHON', 'MMDENSE_VENV', 'NNODES', 'NODE_RANK', 'PORT', 'MASTER_ADDR',
+                         'MASTER_PORT', 'RDZV_TIMEOUT',
                          'GPUS', 'GPUS_PER_NODE', 'CPUS_PER_TASK', 'SRUN_ARGS')}
     return subprocess.run(['bash', str(REPO / 'tools' / script), *args], env={**base, **env},
                           capture_output=True, text=True, timeout=60)
@@ -46,18 +47,41 @@ def test_dist_train_multi_node_command(tmp_path):
     args, pythonpath = _recorded(proc)
     assert args == [
         '-m', 'torch.distributed.run', '--nnodes=2', '--node_rank=1', '--master_addr=10.0.0.1',
-        '--master_port=29999', '--nproc_per_node=8', str(REPO / 'tools' / 'train.py'),
+        '--master_port=29999', '--rdzv_conf=timeout=600', '--nproc_per_node=8',
+        str(REPO / 'tools' / 'train.py'),
         'configs/x.py', '--launcher', 'pytorch', '--resume', '--cfg-options', 'a=1'
     ]
     assert pythonpath.split(':')[0] == str(REPO)
+    assert 'node 1 of 2: waiting up to 600 s for the other nodes at 10.0.0.1:29999' in proc.stderr
+
+
+def test_dist_train_takes_torchs_master_port_and_a_rendezvous_timeout(tmp_path):
+    python = _recorder(tmp_path / 'python')
+    proc = _run('dist_train.sh', ['c.py', '2'],
+                dict(PYTHON=str(python), MASTER_PORT='29111', PORT='29999', RDZV_TIMEOUT='30'))
+    args, _ = _recorded(proc)
+    assert '--master_port=29111' in args and '--rdzv_conf=timeout=30' in args
+
+
+def test_dist_train_says_what_failed(tmp_path):
+    failing = tmp_path / 'python'
+    failing.write_text('#!/usr/bin/env bash\necho "error: train_cfg.max_iters: ..." >&2\nexit 2\n')
+    failing.chmod(0o755)
+    proc = _run('dist_train.sh', ['c.py', '2'], dict(PYTHON=str(failing)))
+    assert proc.returncode == 2
+    assert 'train.py failed with exit status 2 on node 0' in proc.stderr
+    assert "its 'error:' line above says which key or file and the fix" in proc.stderr
+    failing.write_text('#!/usr/bin/env bash\nexit 1\n')
+    proc = _run('dist_train.sh', ['c.py', '2'], dict(PYTHON=str(failing), NNODES='2'))
+    assert proc.returncode == 1 and 'If the nodes never met' in proc.stderr
 
 
 def test_dist_train_defaults_and_venv_python(tmp_path):
     venv = tmp_path / 'venv'
     _recorder(venv / 'bin' / 'python')
     args, _ = _recorded(_run('dist_train.sh', ['c.py', '2'], dict(MMDENSE_VENV=str(venv))))
-    assert args[2:7] == ['--nnodes=1', '--node_rank=0', '--master_addr=127.0.0.1',
-                         '--master_port=29500', '--nproc_per_node=2']
+    assert args[2:8] == ['--nnodes=1', '--node_rank=0', '--master_addr=127.0.0.1',
+                         '--master_port=29500', '--rdzv_conf=timeout=600', '--nproc_per_node=2']
 
 
 def test_dist_train_usage_error():

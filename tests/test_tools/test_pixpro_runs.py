@@ -26,15 +26,11 @@ def tiny_options(data_root: Path, experiment_name: str) -> list:
         'train_dataloader.dataset.image_size=96',
         'train_dataloader.batch_size=2',
         'train_dataloader.num_workers=0',
-        'train_cfg.max_epochs=2',
+        'train_cfg.max_epochs=2',  # one warm-up epoch, then the cosine follows the loop
         # A quarter-width R18 (C5 = 128 channels): the run tests the plumbing, not the scale.
         'model.backbone.base_channels=16',
         'model.neck.in_channels=128',
         'model.neck.hid_channels=128',
-        'param_scheduler.0.end=1',
-        'param_scheduler.1.begin=1',
-        'param_scheduler.1.end=2',
-        'param_scheduler.1.T_max=1',
         'default_hooks.checkpoint.interval=1',
         'default_hooks.logger.interval=1',
         'randomness.seed=0',

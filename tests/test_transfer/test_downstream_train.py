@@ -186,7 +186,12 @@ def test_collect_results_tabulates_the_last_evaluation(finetuned, tmp_path, caps
     det_metrics = json.loads(
         next(det_dir.glob('*/vis_data/scalars.json')).read_text().splitlines()[-1])
     assert seg['task'] == 'seg' and seg['mIoU'] == f"{seg_metrics['mIoU']:.1f}"
-    assert seg['config'] == MMSEG_DEMO.stem and seg['pretrain'] == 'pretrain_backbone.pth'
+    # The backbone was extracted from a training checkpoint: the table names that checkpoint
+    # (recorded beside the extracted file), and the work dir.
+    source = json.loads((seg_dir / 'pretrain_backbone.json').read_text())['source']
+    assert seg['config'] == MMSEG_DEMO.stem and seg['pretrain'] == source
+    assert source.endswith('.pth') and 'pretrain_backbone' not in source
+    assert seg['work_dir'] == str(seg_dir)
     assert det['task'] == 'det' and det['AP50'] == f"{det_metrics['pascal_voc/AP50'] * 100:.1f}"
     assert det['AP75'] == f"{det_metrics['pascal_voc/AP75'] * 100:.1f}"
     (tmp_path / 'empty').mkdir()
@@ -195,7 +200,7 @@ def test_collect_results_tabulates_the_last_evaluation(finetuned, tmp_path, caps
     assert capsys.readouterr().out.strip() == table
     assert table == results_table([str(seg_dir), str(det_dir), str(tmp_path / 'empty')])
     lines = table.splitlines()
-    assert lines[0] == '| Config | Pretrain | AP | AP50 | AP75 |'
-    assert lines[2].startswith(f'| {MMDET_DEMO.stem} | pretrain_backbone.pth | ')
-    assert '| Config | Pretrain | mIoU | aAcc | mAcc |' in lines
+    assert lines[0] == '| Config | Work dir | Pretrain | AP | AP50 | AP75 |'
+    assert lines[2].startswith(f'| {MMDET_DEMO.stem} | {det_dir} | {det["pretrain"]} | ')
+    assert '| Config | Work dir | Pretrain | mIoU | aAcc | mAcc |' in lines
     assert lines[-1] == 'No evaluation logged yet: empty'

@@ -13,7 +13,12 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
+from torch.distributed.elastic.multiprocessing.errors import record  # noqa: E402
+
 from mmdense.transfer.downstream_train import downstream_main  # noqa: E402
+from mmdense.utils.cli import run_cli  # noqa: E402
 
 if __name__ == '__main__':
-    downstream_main()
+    # `record` puts a failing rank's error into the file torchrun's summary reads (without
+    # it the summary shows `error_file: <N/A>`); user mistakes are one line (exit status 2).
+    sys.exit(record(lambda: run_cli(downstream_main))())

@@ -17,6 +17,7 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 from mmdense.transfer.backbone_extraction import main  # noqa: E402
+from mmdense.utils.cli import run_cli  # noqa: E402
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_cli(main))

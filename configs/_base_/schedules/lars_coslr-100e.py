@@ -9,7 +9,9 @@ optim_wrapper = dict(
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=True, begin=0, end=5,
          convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', T_max=95, eta_min=1e-6, by_epoch=True, begin=5, end=100,
+    # No `end`/`T_max`: the cosine runs from the end of the warm-up to the loop's max_epochs,
+    # so `train_cfg.max_epochs=N` alone keeps the shape for N epochs.
+    dict(type='CosineAnnealingLR', eta_min=1e-6, by_epoch=True, begin=5,
          convert_to_iter_based=True),
 ]
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=100)

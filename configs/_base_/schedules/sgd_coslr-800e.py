@@ -1,4 +1,5 @@
+# The MoCo v2 / DenseCL schedule over 800 epochs (DenseCL's COCO recipe); the cosine follows
+# max_epochs (see sgd_coslr-200e.py).
 _base_ = './sgd_coslr-200e.py'
 
-param_scheduler = [dict(type='CosineAnnealingLR', T_max=800, by_epoch=True, begin=0, end=800)]
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=800)

@@ -35,7 +35,8 @@ val_dataloader = dict(
 test_dataloader = val_dataloader
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
 param_scheduler = [
-    dict(type='PolyLR', eta_min=1e-4, power=0.9, begin=0, end=max_iters, by_epoch=False)
+    # No `end`: the poly decay follows the loop's max_iters.
+    dict(type='PolyLR', eta_min=1e-4, power=0.9, begin=0, by_epoch=False)
 ]
 default_hooks = dict(
     logger=dict(interval=5), checkpoint=dict(by_epoch=False, interval=max_iters))

@@ -6,9 +6,6 @@ _base_ = './fcn_r18-d8_1xb4-20it_demo-ade20k-64x64.py'
 max_iters = 300
 optim_wrapper = dict(optimizer=dict(lr=0.05))
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
-param_scheduler = [
-    dict(type='PolyLR', eta_min=1e-4, power=0.9, begin=0, end=max_iters, by_epoch=False)
-]
 default_hooks = dict(
     logger=dict(interval=4),
     checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=max_iters, max_keep_ckpts=1))

@@ -15,3 +15,6 @@ model = dict(
     backbone=dict(
         type='ResNet', norm_cfg=norm_cfg, norm_eval=False, frozen_stages=-1,
         init_cfg=dict(type='Pretrained', checkpoint=pretrained)))
+# mmseg's poly schedule without its pinned `end`: it follows train_cfg.max_iters, so a
+# shorter or longer run keeps the whole decay.
+param_scheduler = [dict(type='PolyLR', eta_min=1e-4, power=0.9, begin=0, by_epoch=False)]

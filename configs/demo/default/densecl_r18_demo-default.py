@@ -17,11 +17,9 @@ train_dataloader = dict(
 # 8x the configs' linear rule (0.03 per 256): 320 iterations are a tiny fraction of the
 # reference 200 epochs, and the linear-rule rate barely moves the weights in that time.
 optim_wrapper = dict(optimizer=dict(lr=0.015))
-param_scheduler = [
-    dict(type='CosineAnnealingLR', T_max=max_epochs, by_epoch=True, begin=0, end=max_epochs)
-]
 train_cfg = dict(max_epochs=max_epochs)
-# One epoch (16 iterations) of global-only warm-up: the reference's 1000 iterations scaled.
+# 16 iterations of global-only warm-up (the reference's 1000 scaled): one epoch on one process;
+# the hook counts iterations, so with N processes it lasts N epochs.
 custom_hooks = [dict(type='DenseCLWarmupHook', start_iters=16)]
 default_hooks = dict(logger=dict(interval=4), checkpoint=dict(interval=max_epochs,
                                                               max_keep_ckpts=1))

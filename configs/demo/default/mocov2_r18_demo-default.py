@@ -10,9 +10,6 @@ train_dataloader = dict(
     num_workers=0,
     dataset=dict(data_root='data/demo/default', num_images=256, image_size=96))
 optim_wrapper = dict(optimizer=dict(lr=0.015))
-param_scheduler = [
-    dict(type='CosineAnnealingLR', T_max=max_epochs, by_epoch=True, begin=0, end=max_epochs)
-]
 train_cfg = dict(max_epochs=max_epochs)
 default_hooks = dict(logger=dict(interval=4), checkpoint=dict(interval=max_epochs,
                                                               max_keep_ckpts=1))

@@ -8,9 +8,6 @@ train_dataloader = dict(
     batch_size=4, num_workers=0,
     dataset=dict(data_root='data/demo/quick', num_images=8, image_size=96))
 optim_wrapper = dict(optimizer=dict(lr=0.03 * 4 / 256))  # the linear rule, batch 4
-param_scheduler = [
-    dict(type='CosineAnnealingLR', T_max=max_epochs, by_epoch=True, begin=0, end=max_epochs)
-]
 train_cfg = dict(max_epochs=max_epochs)
 default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=max_epochs,
                                                               max_keep_ckpts=1))

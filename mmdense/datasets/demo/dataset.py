@@ -1,7 +1,28 @@
 """The synthetic demo split as a dataset that writes itself on first use."""
+import os
+import os.path as osp
+
+from mmengine.logging import print_log
 
 from mmdense.registry import DATASETS
+from mmdense.utils.atomic_publish import STAMP_FILE
 from ..unlabeled_image_dataset import UnlabeledImageDataset
+
+
+def _generated(path: str, depth: int = 3) -> bool:
+    """Whether ``path`` holds only trees the demo generators wrote (each has a stamp file).
+
+    Files (other than hidden ones) and trees deeper than ``depth`` without a stamp count as
+    someone else's; the walk stops at the first such file, so a large dataset costs little.
+    """
+    if not osp.isdir(path):
+        return False
+    names = [n for n in os.listdir(path) if not n.startswith('.')]
+    if osp.isfile(osp.join(path, STAMP_FILE)):
+        return True
+    if depth == 0:
+        return not names
+    return all(_generated(osp.join(path, n), depth - 1) for n in names)
 
 
 @DATASETS.register_module()
@@ -51,6 +72,26 @@ class DemoUnlabeledDataset(UnlabeledImageDataset):
         # itself, or `python -m mmdense.datasets.demo.scenes` warns about a double import.
         from .scenes import generate_demo_data
 
+        split = osp.join(self.demo_root, 'unlabeled')
+        if not osp.isdir(split):
+            self._refuse_foreign_root()
+            print_log(f'DemoUnlabeledDataset: writing {self.num_images} generated demo images '
+                      f'({self.image_size} px) to {split}', logger='current')
         # Writes the split if missing, checks its stamp if not.
         generate_demo_data(self.demo_root, self.num_images, self.image_size, self.seed)
         return super().load_data_list()
+
+    def _refuse_foreign_root(self) -> None:
+        """Do not write demo images into a folder that holds something else (your data)."""
+        if not osp.isdir(self.demo_root):
+            return
+        foreign = sorted(name for name in os.listdir(self.demo_root)
+                         if not name.startswith('.')
+                         and not _generated(osp.join(self.demo_root, name)))
+        if foreign:
+            raise ValueError(
+                f'train_dataloader.dataset.data_root={self.demo_root!r} holds {foreign[:3]}, '
+                'not demo data: DemoUnlabeledDataset would write generated demo images there. '
+                "To train on your own images use type='UnlabeledImageDataset' with "
+                '_delete_=True in train_dataloader.dataset (docs/custom_data.md); for the demo, '
+                'point data_root at an empty or new folder.')

@@ -6,7 +6,7 @@
 # PRETRAIN: a checkpoint written by tools/train.py (its backbone is extracted into the work
 # dir first) or a backbone file from tools/model_converters/. On a machine without CUDA the
 # processes use gloo and SyncBN becomes BN (with a warning). Multi-node: NNODES, NODE_RANK,
-# MASTER_ADDR and PORT as for tools/dist_train.sh.
+# MASTER_ADDR and MASTER_PORT as for tools/dist_train.sh.
 set -euo pipefail
 
 if [ $# -lt 3 ]; then
