@@ -10,6 +10,14 @@ from typing import List
 
 __all__ = ['schedule_mismatches']
 
+# Schedulers that end at the base value (warm-ups): stopping before the run ends is their job.
+_RETURN_TO_BASE = ('LinearLR', 'ConstantLR', 'LinearMomentum', 'ConstantMomentum')
+
+
+def _returns_to_base(scheduler: dict) -> bool:
+    kind = str(scheduler.get('type', '')).split('.')[-1]
+    return kind in _RETURN_TO_BASE and scheduler.get('end_factor', 1.0) == 1.0
+
 
 def _loop_length(train_cfg: dict):
     """``(length, 'epoch' | 'iteration')`` of the training loop, or None if unknown."""
@@ -38,7 +46,7 @@ def schedule_mismatches(cfg) -> List[str]:
     if loop is None:
         return []
     length, unit = loop
-    messages, ends = [], []
+    messages, ends, in_unit = [], [], 0
     for i, scheduler in enumerate(schedulers):
         if not isinstance(scheduler, dict):
             continue
@@ -47,8 +55,15 @@ def schedule_mismatches(cfg) -> List[str]:
         begin = scheduler.get('begin', 0)
         end = scheduler.get('end')
         t_max = scheduler.get('T_max')
-        if isinstance(end, (int, float)) and in_loop_unit:
+        # Warm-ups return to the base value, so they do not decide where the schedule ends.
+        counts = in_loop_unit and not _returns_to_base(scheduler)
+        in_unit += counts
+        if isinstance(end, (int, float)) and counts:
             ends.append((end, name))
+        elif isinstance(end, (int, float)) and in_loop_unit and end > length:
+            messages.append(
+                f'{name} warms up until {unit} {end} but the run has {length} {unit}s: it never '
+                'reaches the base learning rate; shorten its `end`.')
         if isinstance(t_max, (int, float)) and in_loop_unit:
             span = (end if isinstance(end, (int, float)) else length) - begin
             if t_max != span:
@@ -62,7 +77,9 @@ def schedule_mismatches(cfg) -> List[str]:
                 f'{name} has milestones {list(milestones)} but the run has {length} {unit}s: '
                 f'the steps at or after {unit} {length} never happen; scale them to the run '
                 f'(train_cfg.max_{unit.replace("iteration", "iter")}s).')
-    if ends:
+    # A scheduler without `end` runs to the end of the loop, so the schedule as a whole can
+    # only stop early when every decaying scheduler counting in the loop's unit has one.
+    if ends and len(ends) == in_unit:
         last, name = max(ends)
         key = f'train_cfg.max_{"epochs" if unit == "epoch" else "iters"}'
         if last < length:

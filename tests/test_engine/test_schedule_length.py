@@ -78,3 +78,13 @@ def test_shipped_schedules_follow_the_loop_and_pinned_ones_are_reported():
     message, = schedule_mismatches(cfg)
     assert message.startswith('param_scheduler.1 (MultiStepLR) has milestones [18000, 22000] '
                               'but the run has 1000 iterations')
+    # A warm-up that ends early is fine (it returns to the base rate); one longer than the run
+    # is not.
+    cfg = Config(dict(train_cfg=dict(type='EpochBasedTrainLoop', max_epochs=3),
+                      param_scheduler=[dict(type='LinearLR', by_epoch=True, begin=0, end=5),
+                                       dict(type='CosineAnnealingLR', by_epoch=True, begin=5)]))
+    assert schedule_mismatches(cfg) == [
+        'param_scheduler.0 (LinearLR) warms up until epoch 5 but the run has 3 epochs: it never '
+        'reaches the base learning rate; shorten its `end`.']
+    cfg.train_cfg.max_epochs = 10
+    assert schedule_mismatches(cfg) == []

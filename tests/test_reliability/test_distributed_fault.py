@@ -29,7 +29,8 @@ def test_failing_rank_stops_both_processes(tmp_path):
                PYTHONPATH=os.pathsep.join([str(REPO / 'tests' / 'test_reliability'),
                                            os.environ.get('PYTHONPATH', '')]))
     cmd = ['bash', str(REPO / 'tools' / 'dist_train.sh'), str(config), '2', '--work-dir',
-           str(tmp_path / 'run'), '--cfg-options', f'train_dataloader.dataset.data_root={tmp_path}',
+           str(tmp_path / 'run'), '--cfg-options',
+           f'train_dataloader.dataset.data_root={tmp_path / "demo"}',
            'train_dataloader.dataset.num_images=4', 'train_dataloader.dataset.image_size=64',
            'train_dataloader.batch_size=2', 'train_dataloader.num_workers=0']
     # A hang would exceed this limit (and the 600 s collective timeout) and fail the test.

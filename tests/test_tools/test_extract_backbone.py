@@ -75,7 +75,9 @@ def test_reads_a_checkpoint_file_and_cli_defaults_to_online_encoder(checkpoint, 
     torch.save(checkpoint, src_path)  # meta holds a numpy scalar, like Runner's
     out = tmp_path / 'out' / 'backbone.pth'
     monkeypatch.setattr(sys, 'argv', ['extract_backbone.py', str(src_path), str(out)])
-    runpy.run_path(TOOL, run_name='__main__')
+    with pytest.raises(SystemExit) as done:
+        runpy.run_path(TOOL, run_name='__main__')
+    assert done.value.code == 0
     state = torch.load(out)
     src = _source(checkpoint, 'backbone')
     assert state['meta']['source'] == 'epoch_1.pth' and state['meta']['encoder'] == 'backbone'

@@ -129,14 +129,16 @@ def test_mmdet_launcher_command(tmp_path):
     recorder = tmp_path / 'python'
     recorder.write_text('#!/usr/bin/env bash\nfor a in "$@"; do echo "ARG $a"; done\n')
     recorder.chmod(0o755)
-    env = {**os.environ, 'PYTHON': str(recorder), 'PORT': '29777'}
+    env = {k: v for k, v in os.environ.items() if k not in ('MASTER_PORT', 'RDZV_TIMEOUT')}
+    env.update(PYTHON=str(recorder), PORT='29777')
     proc = subprocess.run(['bash', str(REPO / 'tools' / 'benchmarks' / 'mmdet' / 'dist_train.sh'),
                            'c.py', 'p.pth', '2', '--work-dir', 'w'], env=env,
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     args = [line[4:] for line in proc.stdout.splitlines() if line.startswith('ARG ')]
     assert args == ['-m', 'torch.distributed.run', '--nnodes=1', '--node_rank=0',
-                    '--master_addr=127.0.0.1', '--master_port=29777', '--nproc_per_node=2',
+                    '--master_addr=127.0.0.1', '--master_port=29777', '--rdzv_conf=timeout=600',
+                    '--nproc_per_node=2',
                     str(REPO / 'tools' / 'benchmarks' / 'train.py'), 'c.py', 'p.pth',
                     '--launcher', 'pytorch', '--scope', 'mmdet', '--work-dir', 'w']
     usage = subprocess.run(['bash', str(REPO / 'tools' / 'benchmarks' / 'mmdet' / 'dist_train.sh'),

@@ -5,6 +5,7 @@ import os.path as osp
 from mmengine.logging import print_log
 
 from mmdense.registry import DATASETS
+from mmdense.utils import ConfigError
 from mmdense.utils.atomic_publish import STAMP_FILE
 from ..unlabeled_image_dataset import UnlabeledImageDataset
 
@@ -89,7 +90,7 @@ class DemoUnlabeledDataset(UnlabeledImageDataset):
                          if not name.startswith('.')
                          and not _generated(osp.join(self.demo_root, name)))
         if foreign:
-            raise ValueError(
+            raise ConfigError(
                 f'train_dataloader.dataset.data_root={self.demo_root!r} holds {foreign[:3]}, '
                 'not demo data: DemoUnlabeledDataset would write generated demo images there. '
                 "To train on your own images use type='UnlabeledImageDataset' with "
