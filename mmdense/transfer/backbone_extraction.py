@@ -46,7 +46,7 @@ def _load_source(checkpoint: Union[dict, str]) -> Tuple[Dict[str, torch.Tensor],
     return state, source
 
 
-def _infer_arch(state: Dict[str, torch.Tensor]) -> Tuple[int, int]:
+def infer_resnet_arch(state: Dict[str, torch.Tensor]) -> Tuple[int, int]:
     """Infer ``(depth, base_channels)`` of a ResNet state dict (prefix stripped).
 
     Depth comes from the number of blocks per stage, and whether blocks have a
@@ -177,7 +177,7 @@ def extract_backbone(checkpoint: Union[dict, str],
         raise ValueError(f"No key starts with '{prefix}' in {source}; its top-level prefixes are "
                          f'{heads}. Pick --encoder among those, or check the file is an mmdense '
                          'pre-training checkpoint. Nothing was written.')
-    inferred_depth, base_channels = _infer_arch(state)
+    inferred_depth, base_channels = infer_resnet_arch(state)
     depth = inferred_depth if depth is None else depth
     _validate(state, depth, base_channels, f'{source}:{prefix}*')
 

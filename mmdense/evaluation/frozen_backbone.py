@@ -1,0 +1,121 @@
+"""A pre-trained ResNet as a frozen feature extractor, for the training-free probes.
+
+The k-NN probe and DAVIS label propagation need no downstream package's Runner: they
+run the backbone once over the images. This module loads what the transfer launchers
+load (a ``tools/train.py`` checkpoint, whose encoder is extracted and validated by
+:func:`~mmdense.transfer.backbone_extraction.extract_backbone`, or a backbone file from
+``tools/model_converters/``), builds mmdet's ``ResNet`` of the inferred depth and width
+with the requested strides/dilations, loads every tensor strictly and puts it in eval
+mode with gradients off (BN uses its running statistics, as every frozen protocol does).
+"""
+from typing import Optional, Sequence
+
+import torch
+from torch import nn
+
+from mmdense.transfer.backbone_extraction import (ENCODERS, extract_backbone, infer_resnet_arch)
+from mmdense.utils.checkpoint import load_checkpoint_file
+
+__all__ = ['load_backbone_state', 'build_frozen_resnet', 'FrozenFeatures', 'IMAGENET_MEAN',
+           'IMAGENET_STD']
+
+# The normalisation every shipped pre-training config uses (RGB, 0-255 scale).
+IMAGENET_MEAN = (123.675, 116.28, 103.53)
+IMAGENET_STD = (58.395, 57.12, 57.375)
+
+
+def load_backbone_state(path: str, encoder: str = 'backbone') -> dict:
+    """The ResNet state dict held by ``path``, validated against an mmdet ResNet.
+
+    Args:
+        path: A ``tools/train.py`` checkpoint or a backbone file (``state_dict`` of a ResNet,
+            as ``extract_backbone.py`` and the converters write it).
+        encoder: Which encoder of a training checkpoint (``backbone`` or
+            ``momentum_backbone``).
+
+    Returns:
+        dict: Key -> tensor of a plain ResNet (no prefix).
+    """
+    if encoder not in ENCODERS:
+        raise ValueError(f'encoder must be one of {ENCODERS}, got {encoder!r}.')
+    checkpoint = load_checkpoint_file(path)
+    if not isinstance(checkpoint, dict):
+        raise ValueError(f'{path!r} holds a {type(checkpoint).__name__}, not a checkpoint dict.')
+    weights = checkpoint.get('state_dict', checkpoint)
+    if any(key.startswith(f'{name}.') for key in weights for name in ENCODERS):
+        return extract_backbone(checkpoint, encoder=encoder)['state_dict']
+    # A backbone file: validate it the same way by giving it the encoder prefix.
+    wrapped = {f'backbone.{key}': value for key, value in weights.items()}
+    return extract_backbone(wrapped, encoder='backbone')['state_dict']
+
+
+def build_frozen_resnet(state: dict, out_indices: Sequence[int] = (3, ),
+                        strides: Sequence[int] = (1, 2, 2, 2),
+                        dilations: Sequence[int] = (1, 1, 1, 1)) -> nn.Module:
+    """mmdet's ResNet with ``state`` loaded (every tensor), in eval mode, without gradients.
+
+    Args:
+        state: A validated ResNet state dict (:func:`load_backbone_state`).
+        out_indices: Stages to return (0 = res2 ... 3 = res5).
+        strides: Per-stage strides; ``(1, 2, 1, 1)`` gives res4 at output stride 8.
+        dilations: Per-stage dilations.
+
+    Returns:
+        nn.Module: The frozen backbone; ``forward(images)`` returns a tuple of feature maps.
+    """
+    from mmdet.models.backbones import ResNet
+    depth, base_channels = infer_resnet_arch(state)
+    model = ResNet(depth=depth, base_channels=base_channels, out_indices=tuple(out_indices),
+                   strides=tuple(strides), dilations=tuple(dilations), norm_eval=True,
+                   frozen_stages=-1)
+    # Stages after the last requested one are never run; their weights still load, so a
+    # file that is not the full ResNet is refused rather than half-used.
+    result = model.load_state_dict(state, strict=False)
+    # Older files lack BN's num_batches_tracked bookkeeping buffers; nothing else may miss.
+    missing = [k for k in result.missing_keys if not k.endswith('num_batches_tracked')]
+    if missing or result.unexpected_keys:
+        raise ValueError(f'backbone weights do not fit ResNet-{depth}: missing {missing}, '
+                         f'unexpected {result.unexpected_keys}')
+    model.eval()
+    for param in model.parameters():
+        param.requires_grad_(False)
+    return model
+
+
+class FrozenFeatures:
+    """Images (BGR uint8 arrays) -> feature maps of one stage of a frozen ResNet.
+
+    Args:
+        backbone: From :func:`build_frozen_resnet` (one ``out_indices`` entry).
+        mean: Per-channel RGB mean on the 0-255 scale.
+        std: Per-channel RGB standard deviation.
+        device: Where to run.
+    """
+
+    def __init__(self, backbone: nn.Module, mean: Sequence[float] = IMAGENET_MEAN,
+                 std: Sequence[float] = IMAGENET_STD, device: Optional[str] = None) -> None:
+        self.device = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
+        # mmdet's ResNet.train() returns None, so no chaining after eval().
+        self.backbone = backbone.to(self.device)
+        self.backbone.eval()
+        self.mean = torch.tensor(mean, device=self.device).view(1, 3, 1, 1)
+        self.std = torch.tensor(std, device=self.device).view(1, 3, 1, 1)
+
+    def to_tensor(self, images_bgr: Sequence) -> torch.Tensor:
+        """Stack same-size BGR uint8 (H, W, 3) arrays into a normalised RGB batch."""
+        import numpy as np
+        batch = torch.from_numpy(np.stack([np.ascontiguousarray(im[..., ::-1])
+                                           for im in images_bgr]))
+        batch = batch.to(self.device).permute(0, 3, 1, 2).float()
+        return (batch - self.mean) / self.std
+
+    @torch.no_grad()
+    def __call__(self, image_bgr) -> torch.Tensor:
+        """Features (C, h, w) of one BGR uint8 (H, W, 3) image."""
+        return self.batch([image_bgr])[0]
+
+    @torch.no_grad()
+    def batch(self, images_bgr: Sequence) -> torch.Tensor:
+        """Features (N, C, h, w) of same-size BGR uint8 images."""
+        outs = self.backbone(self.to_tensor(images_bgr))
+        return outs[-1].float().cpu()
