@@ -44,6 +44,7 @@ _TASK_SHORT = {
     'Instance Segmentation': 'mask',
     'Semantic Segmentation': 'seg',
     'Image Classification': 'cls',
+    'Video Object Segmentation': 'vos',
 }
 _HEADER = """# Model zoo
 
@@ -61,7 +62,11 @@ not ImageNet-level numbers). Weights we publish are named
 
 Columns: *PASCAL VOC det* is Faster R-CNN R50-C4 fine-tuned on VOC07+12 (COCO-style AP on
 VOC07 test); *PASCAL VOC seg* is FCN-R50 on VOC12-aug (mIoU); *COCO FPN 1x* / *COCO C4 1x*
-are Mask R-CNN R50-FPN / R50-C4 with the 1x schedule (*det* box AP, *mask* mask AP).
+are Mask R-CNN R50-FPN / R50-C4 with the 1x schedule (*det* box AP, *mask* mask AP);
+*ImageNet-1k cls Top 1 Accuracy* is the linear probe on the frozen backbone (res5, global
+pool, one linear layer, 100 epochs), *k-NN Top 1 Accuracy* the weighted 20-NN probe, *DAVIS
+2017 vos J&F-Mean* label propagation with frozen res4 features; how to run each:
+[docs/evaluation.md](docs/evaluation.md).
 """
 
 

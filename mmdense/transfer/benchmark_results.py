@@ -1,9 +1,12 @@
-"""Read downstream (mmdet/mmseg) work dirs and summarise their last evaluation.
+"""Read benchmark work dirs and summarise their last evaluation.
 
-MMEngine's ``LocalVisBackend`` appends one JSON object per logged step to
-``<work_dir>/<timestamp>/vis_data/scalars.json``; evaluation steps carry the
-metric keys (``coco/bbox_mAP``, ``pascal_voc/AP50``, ``mIoU``, ...). The command
-line wrapper is ``tools/benchmarks/collect_results.py``.
+Fine-tunes and linear probes (mmdet, mmseg, mmpretrain): MMEngine's ``LocalVisBackend``
+appends one JSON object per logged step to ``<work_dir>/<timestamp>/vis_data/scalars.json``;
+evaluation steps carry the metric keys (``coco/bbox_mAP``, ``pascal_voc/AP50``, ``mIoU``,
+``accuracy/top1``, ...). The training-free probes write one JSON file instead:
+``knn_results.json`` (``tools/benchmarks/knn.py``) and ``results.json`` with ``J``/``F``/``JF``
+(``tools/benchmarks/davis/label_propagation.py``). The command line wrapper is
+``tools/benchmarks/collect_results.py``.
 """
 import glob
 import json
@@ -22,6 +25,14 @@ DETECTION_COLUMNS = {
     'mask AP': [('coco/segm_mAP', 100)],
 }
 SEGMENTATION_COLUMNS = {'mIoU': [('mIoU', 1)], 'aAcc': [('aAcc', 1)], 'mAcc': [('mAcc', 1)]}
+CLASSIFICATION_COLUMNS = {'top-1': [('accuracy/top1', 1)], 'top-5': [('accuracy/top5', 1)]}
+# Training-free probes: (task, result file, column -> (key, scale to percent)).
+PROBES = (
+    ('knn', 'knn_results.json', {'k-NN top-1': ('top1', 1), 'k-NN top-5': ('top5', 1)}),
+    ('davis', 'results.json', {'J&F': ('JF', 100), 'J': ('J', 100), 'F': ('F', 100)}),
+)
+LOGGED_TASKS = (('det', DETECTION_COLUMNS), ('seg', SEGMENTATION_COLUMNS),
+                ('cls', CLASSIFICATION_COLUMNS))
 
 
 def last_evaluation(work_dir: str) -> Optional[dict]:
@@ -33,7 +44,7 @@ def last_evaluation(work_dir: str) -> Optional[dict]:
     Returns:
         dict | None: The scalars of the last step that holds a metric.
     """
-    metric_keys = {key for cols in (DETECTION_COLUMNS, SEGMENTATION_COLUMNS)
+    metric_keys = {key for _, cols in LOGGED_TASKS
                    for options in cols.values() for key, _ in options}
     # Timestamped run folders sort chronologically; the newest run with a metric wins.
     for path in sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')),
@@ -69,6 +80,27 @@ def _pretrain_of(work_dir: str) -> Tuple[str, str]:
     return '?', osp.basename(osp.normpath(work_dir))
 
 
+def _probe_row(work_dir: str) -> Optional[Dict[str, str]]:
+    """The row of a k-NN or DAVIS work dir (its result file), or None."""
+    for task, name, columns in PROBES:
+        path = osp.join(work_dir, name)
+        if not osp.isfile(path):
+            continue
+        with open(path) as f:
+            record = json.load(f)
+        if next(iter(columns.values()))[0] not in record:
+            continue  # another tool's results.json
+        row = dict(config=osp.splitext(osp.basename(record.get('config', '?')))[0],
+                   work_dir=work_dir, pretrain=record.get('pretrain', '?'), task=task)
+        if record.get('encoder', 'backbone') != 'backbone':
+            row['pretrain'] += f" ({record['encoder']})"
+        for column, (key, scale) in columns.items():
+            if key in record:
+                row[column] = f'{record[key] * scale:.1f}'
+        return row
+    return None
+
+
 def summarise_work_dir(work_dir: str) -> Dict[str, str]:
     """One table row: config, pretrain, task and metric columns (percent, 1 decimal).
 
@@ -79,14 +111,18 @@ def summarise_work_dir(work_dir: str) -> Dict[str, str]:
         dict: ``{'config', 'work_dir', 'pretrain', 'task', <metric columns>}``; ``pretrain``
         is the training checkpoint the backbone was extracted from (when the launcher
         extracted it) or the backbone file; ``task`` is
-        ``'det'``, ``'seg'`` or ``'none'`` (no evaluation logged yet).
+        ``'det'``, ``'seg'``, ``'cls'`` (linear probe), ``'knn'``, ``'davis'`` or ``'none'``
+        (no evaluation logged yet).
     """
+    probe = _probe_row(work_dir)
+    if probe is not None:
+        return probe
     pretrain, config = _pretrain_of(work_dir)
     row = dict(config=config, work_dir=work_dir, pretrain=pretrain, task='none')
     scalars = last_evaluation(work_dir)
     if scalars is None:
         return row
-    for task, columns in (('det', DETECTION_COLUMNS), ('seg', SEGMENTATION_COLUMNS)):
+    for task, columns in LOGGED_TASKS:
         for column, options in columns.items():
             for key, scale in options:
                 if key in scalars:
@@ -97,7 +133,7 @@ def summarise_work_dir(work_dir: str) -> Dict[str, str]:
 
 
 def results_table(work_dirs: Sequence[str]) -> str:
-    """Markdown tables (detection, then segmentation) for the model zoo.
+    """Markdown tables (detection, segmentation, linear, k-NN, DAVIS) for the model zoo.
 
     Args:
         work_dirs: Downstream work dirs.
@@ -107,7 +143,8 @@ def results_table(work_dirs: Sequence[str]) -> str:
     """
     rows = [summarise_work_dir(w) for w in work_dirs]
     parts: List[str] = []
-    for task, columns in (('det', DETECTION_COLUMNS), ('seg', SEGMENTATION_COLUMNS)):
+    tasks = list(LOGGED_TASKS) + [(task, columns) for task, _, columns in PROBES]
+    for task, columns in tasks:
         task_rows = [r for r in rows if r['task'] == task]
         if not task_rows:
             continue

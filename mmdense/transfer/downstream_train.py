@@ -1,6 +1,6 @@
-"""Fine-tune a pre-trained backbone with mmdet or mmseg (the transfer benchmarks).
+"""Fine-tune a pre-trained backbone with mmdet, mmseg or mmpretrain (the transfer benchmarks).
 
-``tools/benchmarks/{mmdet,mmseg}/dist_train.sh CONFIG PRETRAIN GPUS`` and
+``tools/benchmarks/{mmdet,mmseg,mmpretrain}/dist_train.sh CONFIG PRETRAIN GPUS`` and
 ``tools/benchmarks/train.py`` are thin wrappers around :func:`main`. The steps:
 
 1. If ``PRETRAIN`` is an mmdense training checkpoint (keys ``backbone.*`` /
@@ -9,7 +9,7 @@
    file is used as it is.
 2. Point every ``Pretrained`` ``init_cfg`` of the model (the backbone, and the
    res5 RoI head of C4 detectors) at that file.
-3. Build mmdet's/mmseg's Runner (the config's ``default_scope``) and train, with
+3. Build the downstream package's Runner (the config's ``default_scope``) and train, with
    the CPU/gloo handling of :mod:`mmdense.apis.train`.
 """
 import json
@@ -27,8 +27,11 @@ from mmdense.apis.train import (build_train_cfg, build_train_parser, check_launc
 from mmdense.utils import allow_runner_checkpoint_globals, register_all_modules
 from .backbone_extraction import ENCODERS, extract_backbone, save_backbone
 
+DOWNSTREAM_SCOPES = ('mmdet', 'mmseg', 'mmpretrain')
+
 __all__ = [
-    'is_training_checkpoint', 'prepare_pretrained', 'set_pretrained', 'replace_sync_bn',
+    'DOWNSTREAM_SCOPES', 'is_training_checkpoint', 'prepare_pretrained', 'set_pretrained',
+    'replace_sync_bn',
     'build_downstream_cfg', 'run_downstream', 'downstream_main'
 ]
 
@@ -136,11 +139,12 @@ def replace_sync_bn(cfg: Config) -> int:
 def build_downstream_parser():
     """``tools/train.py``'s parser plus ``PRETRAIN``, ``--encoder`` and ``--scope``."""
     parser = build_train_parser()
-    parser.description = 'Fine-tune a pre-trained backbone with an mmdet/mmseg benchmark config.'
+    parser.description = ('Fine-tune a pre-trained backbone with an mmdet/mmseg/mmpretrain '
+                          'benchmark config.')
     parser.add_argument('pretrain', help='tools/train.py checkpoint or extracted backbone file')
     parser.add_argument('--encoder', choices=ENCODERS, default='backbone',
                         help='encoder to extract from a training checkpoint')
-    parser.add_argument('--scope', choices=('mmdet', 'mmseg'), default=None,
+    parser.add_argument('--scope', choices=DOWNSTREAM_SCOPES, default=None,
                         help='refuse configs whose default_scope differs (set by the launchers)')
     return parser
 

@@ -1,9 +1,9 @@
-"""Fine-tune a pre-trained backbone with an mmdet/mmseg benchmark config.
+"""Fine-tune a pre-trained backbone with an mmdet/mmseg/mmpretrain benchmark config.
 
 Usage::
 
     python tools/benchmarks/train.py CONFIG PRETRAIN [--work-dir DIR] [--encoder E]
-        [--cfg-options KEY=VALUE ...] [--launcher pytorch] [--scope {mmdet,mmseg}]
+        [--cfg-options KEY=VALUE ...] [--launcher pytorch] [--scope {mmdet,mmseg,mmpretrain}]
 
 PRETRAIN is a tools/train.py checkpoint (its backbone is extracted into the work dir)
 or a backbone file. The logic lives in :mod:`mmdense.transfer.downstream_train`.
