@@ -171,6 +171,10 @@ def test_finetune_loads_every_backbone_weight_and_reports_a_metric(finetuned, pa
             assert all(k.startswith('bn_extra.') for k in line.split(': ', 1)[1].split(', '))
     if package == 'mmdet':
         assert log.count(f'Loads checkpoint by local backend from path: {backbone}') == 2
+        # detectron2's TEST.PRECISE_BN: the statistics are re-estimated before the evaluation.
+        precise = log.index('Precise BN: done (2 iterations)')
+        assert 'Precise BN: averaging the statistics of' in log
+        assert precise < log.index('(val) [')
     scalars = [json.loads(line) for line in
                next(work_dir.glob('*/vis_data/scalars.json')).read_text().splitlines()]
     metrics = scalars[-1]

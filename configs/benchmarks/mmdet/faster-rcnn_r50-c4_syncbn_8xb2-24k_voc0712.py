@@ -4,7 +4,7 @@
 # evaluated with AP over IoU 0.5:0.95 (the COCO-style AP the papers report) plus AP50/AP75.
 # Inherits mmdet's own config and changes only what the protocol needs.
 _base_ = 'mmdet::pascal_voc/faster-rcnn_r50-caffe-c4_ms-18k_voc0712.py'
-custom_imports = dict(imports=['mmdense.models'], allow_failed_imports=False)
+custom_imports = dict(imports=['mmdense.models', 'mmdense.engine'], allow_failed_imports=False)
 
 # Backbone file written by tools/model_converters/extract_backbone.py; the launcher
 # (tools/benchmarks/mmdet/dist_train.sh) fills both init_cfg checkpoints from PRETRAIN.
@@ -53,3 +53,6 @@ val_evaluator = dict(type='VOCMetric', metric='mAP', eval_mode='11points',
 test_evaluator = val_evaluator
 default_hooks = dict(checkpoint=dict(by_epoch=False, interval=4000, max_keep_ckpts=2))
 auto_scale_lr = dict(enable=False, base_batch_size=16)
+# detectron2's TEST.PRECISE_BN (on in the MoCo/DenseCL/PixPro detection configs, NUM_ITER 200):
+# BN statistics re-estimated on 200 training iterations before each evaluation.
+custom_hooks = [dict(type='mmdense.PreciseBNHook', num_iters=200)]

@@ -2,7 +2,7 @@
 # Mask R-CNN R50-C4, SyncBN in the backbone and the res5 RoI head (plus MoCo's extra norm
 # after res5), all stages trained, 1x schedule (12 epochs, batch 16 = 8 GPUs x 2).
 _base_ = 'mmdet::mask_rcnn/mask-rcnn_r50-caffe-c4_1x_coco.py'
-custom_imports = dict(imports=['mmdense.models'], allow_failed_imports=False)
+custom_imports = dict(imports=['mmdense.models', 'mmdense.engine'], allow_failed_imports=False)
 
 pretrained = 'work_dirs/pretrain/backbone.pth'
 norm_cfg = dict(type='SyncBN', requires_grad=True)
@@ -17,3 +17,6 @@ model = dict(
             type='mmdense.ResLayerExtraNorm', norm_cfg=norm_cfg, norm_eval=False,
             style='pytorch', init_cfg=dict(type='Pretrained', checkpoint=pretrained))))
 auto_scale_lr = dict(enable=False, base_batch_size=16)
+# detectron2's TEST.PRECISE_BN (on in the MoCo/DenseCL/PixPro detection configs, NUM_ITER 200):
+# BN statistics re-estimated on 200 training iterations before each evaluation.
+custom_hooks = [dict(type='mmdense.PreciseBNHook', num_iters=200)]

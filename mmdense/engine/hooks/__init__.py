@@ -1,9 +1,10 @@
 from .densecl_warmup_hook import DenseCLWarmupHook
 from .momentum_schedule_hook import MomentumScheduleHook, cosine_momentum
 from .non_finite_loss_hook import NonFiniteLossError, NonFiniteLossHook
+from .precise_bn_hook import PreciseBNHook, update_bn_stats
 from .rng_state_hook import RNGStateHook
 
 __all__ = [
     'DenseCLWarmupHook', 'MomentumScheduleHook', 'cosine_momentum', 'NonFiniteLossHook',
-    'NonFiniteLossError', 'RNGStateHook'
+    'NonFiniteLossError', 'PreciseBNHook', 'update_bn_stats', 'RNGStateHook'
 ]
