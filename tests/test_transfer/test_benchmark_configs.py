@@ -1,4 +1,6 @@
-"""Every benchmark config builds, and its Pretrained inits load every backbone tensor."""
+"""Every fine-tuning benchmark config builds, and its Pretrained inits load every backbone
+tensor; every demo config (fine-tunes and probes) loads a tools/train.py checkpoint. The
+frozen probes' own checks are in test_frozen_probes.py and test_linear_classification.py."""
 from pathlib import Path
 
 import pytest
@@ -11,7 +13,9 @@ from mmdense.transfer.downstream_train import set_pretrained
 
 REPO = Path(__file__).resolve().parents[2]
 BENCHMARKS = REPO / 'configs' / 'benchmarks'
-PROTOCOL_CONFIGS = sorted(p for p in BENCHMARKS.glob('*/*.py') if '_demo' not in p.name)
+PROTOCOL_CONFIGS = sorted(
+    p for package in ('mmdet', 'mmseg') for p in (BENCHMARKS / package).glob('*.py')
+    if '_demo' not in p.name and not p.name.startswith('linear_') and '_frozen' not in p.name)
 DEMO_CONFIGS = sorted(BENCHMARKS.glob('*/*_demo*.py'))
 C4 = ('faster-rcnn_r50-c4_syncbn_8xb2-24k_voc0712.py', 'mask-rcnn_r50-c4_syncbn_8xb2-1x_coco.py')
 # Configs whose model equals another's (same backbone and init) are checked through it:
@@ -22,6 +26,8 @@ SAME_MODEL_AS = {
     'mmdet/mask-rcnn_r50_fpn_syncbn_8xb2-1x_coco.py',
     'mmseg/fcn_r50-d8_syncbn_4xb4-20k_voc12aug-512x512.py': FCN_CITYSCAPES,
     'mmseg/fcn_r50-d8_syncbn_4xb4-80k_ade20k-512x512.py': FCN_CITYSCAPES,
+    # The VOC test-server submission: the VOC FCN with a test loader and format_only.
+    'mmseg/fcn_r50-d8_syncbn_4xb4-20k_voc12aug-512x512_voc12test.py': FCN_CITYSCAPES,
 }
 BUILT_CONFIGS = [p for p in PROTOCOL_CONFIGS
                  if f'{p.parent.name}/{p.name}' not in SAME_MODEL_AS]
@@ -56,7 +62,8 @@ def test_protocol_configs_are_all_there():
         'fcn_r50-d8_syncbn_4xb2-40k_cityscapes-769x769.py',
         'fcn_r50-d8_syncbn_4xb4-20k_voc12aug-512x512.py',
         'fcn_r50-d8_syncbn_4xb4-80k_ade20k-512x512.py',
-        'upernet_r50_syncbn_4xb4-160k_ade20k-512x512.py'
+        'upernet_r50_syncbn_4xb4-160k_ade20k-512x512.py',
+        'fcn_r50-d8_syncbn_4xb4-20k_voc12aug-512x512_voc12test.py'
     }
 
 

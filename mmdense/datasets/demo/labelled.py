@@ -11,7 +11,8 @@ Layout under ``root`` (the ``data/`` folder of the benchmark configs)::
     coco/{train2017,val2017}/<id>.jpg, coco/annotations/instances_{train,val}2017.json
     VOCdevkit/VOC{2007,2012}/JPEGImages/<id>.jpg, Annotations/<id>.xml,
         ImageSets/Main/{trainval,test}.txt, SegmentationClass{,Aug}/<id>.png,
-        ImageSets/Segmentation/{train,val,aug}.txt
+        ImageSets/Segmentation/{train,val,aug}.txt (VOC2012 also test.txt: the val images,
+        read without labels by the VOC 2012 test-submission configs)
     ade/ADEChallengeData2016/images/{training,validation}/<id>.jpg,
         annotations/{training,validation}/<id>.png
     cityscapes/leftImg8bit/{train,val}/<city>/<id>_leftImg8bit.png,
@@ -42,6 +43,7 @@ import cv2
 import numpy as np
 from pycocotools import mask as mask_utils
 
+from mmdense.utils.atomic_file_backend import atomic_write_bytes
 from mmdense.utils.atomic_publish import publish_atomically
 from .scenes import GENERATOR_VERSION, OBJECT_CATEGORIES, SCENE_TYPES, render_scene
 
@@ -181,6 +183,24 @@ def _write_voc(out: str, scenes: dict, classes: Sequence[str]) -> None:
             _write_lines(osp.join(year_dir, 'ImageSets', 'Segmentation', f'{split}.txt'), names)
             if split == 'train':
                 _write_lines(osp.join(year_dir, 'ImageSets', 'Segmentation', 'aug.txt'), names)
+    _add_voc_test_list(out)
+
+
+def _add_voc_test_list(voc_root: str) -> None:
+    """Write ``VOC2012/ImageSets/Segmentation/test.txt``: the val ids, unless it exists.
+
+    The VOC 2012 test split has images and no public labels; the demo's test images are its
+    val images, so the test-server path (predict, then package) runs on the demo data. The
+    list is a copy of ``val.txt``: a tree written before this file existed (same stamp, every
+    other byte the same) is completed in place instead of regenerated. The file is renamed
+    into place, so concurrent callers write the same bytes and readers never see a part.
+    """
+    seg_sets = osp.join(voc_root, 'VOC2012', 'ImageSets', 'Segmentation')
+    test_list = osp.join(seg_sets, 'test.txt')
+    if osp.isfile(test_list):
+        return
+    with open(osp.join(seg_sets, 'val.txt'), 'rb') as f:
+        atomic_write_bytes(f.read(), test_list, mode=0o644)
 
 
 def _write_ade20k(out: str, scenes: dict) -> None:
@@ -261,7 +281,10 @@ def generate_labelled_demo_data(root: str = 'data/demo_labelled',
     stamp = (f'mmdense labelled demo data v{GENERATOR_VERSION}: num_train={num_train} '
              f'num_val={num_val} image_size={image_size} classes={",".join(classes)} '
              f'min_area={min_area} seed={seed}')
-    return {fmt: publish_atomically(*writers[fmt], stamp) for fmt in formats}
+    roots = {fmt: publish_atomically(*writers[fmt], stamp) for fmt in formats}
+    if 'voc' in roots:
+        _add_voc_test_list(roots['voc'])  # trees published before test.txt was written
+    return roots
 
 
 def main(argv: list[str] | None = None) -> dict[str, str]:
