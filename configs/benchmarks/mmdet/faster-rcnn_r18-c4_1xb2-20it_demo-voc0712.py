@@ -28,6 +28,7 @@ train_pipeline = [
     dict(type='RandomChoiceResize', scales=[(256, 112), (256, 128), (256, 144)],
          keep_ratio=True),
     dict(type='RandomFlip', prob=0.5),
+    dict(type='mmdense.KeepDifficultBoxes'),
     dict(type='PackDetInputs')
 ]
 test_pipeline = [

@@ -4,7 +4,8 @@
 # evaluated with AP over IoU 0.5:0.95 (the COCO-style AP the papers report) plus AP50/AP75.
 # Inherits mmdet's own config and changes only what the protocol needs.
 _base_ = 'mmdet::pascal_voc/faster-rcnn_r50-caffe-c4_ms-18k_voc0712.py'
-custom_imports = dict(imports=['mmdense.models', 'mmdense.engine'], allow_failed_imports=False)
+custom_imports = dict(imports=['mmdense.models', 'mmdense.engine', 'mmdense.transfer'],
+                      allow_failed_imports=False)
 
 # Backbone file written by tools/model_converters/extract_backbone.py; the launcher
 # (tools/benchmarks/mmdet/dist_train.sh) fills both init_cfg checkpoints from PRETRAIN.
@@ -37,6 +38,8 @@ train_pipeline = [
     dict(type='RandomChoiceResize', scales=[(1333, s) for s in range(480, 801, 32)],
          keep_ratio=True),
     dict(type='RandomFlip', prob=0.5),
+    # detectron2's VOC loader trains on "difficult" objects; mmdet would drop them.
+    dict(type='mmdense.KeepDifficultBoxes'),
     dict(type='PackDetInputs')
 ]
 train_dataloader = dict(dataset=dict(datasets=[
@@ -52,6 +55,8 @@ val_evaluator = dict(type='VOCMetric', metric='mAP', eval_mode='11points',
                      iou_thrs=[0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95])
 test_evaluator = val_evaluator
 default_hooks = dict(checkpoint=dict(by_epoch=False, interval=4000, max_keep_ckpts=2))
+# detectron2's SOLVER.WEIGHT_DECAY_NORM: 0 (no weight decay on BN weights and biases).
+optim_wrapper = dict(paramwise_cfg=dict(norm_decay_mult=0.))
 auto_scale_lr = dict(enable=False, base_batch_size=16)
 # detectron2's TEST.PRECISE_BN (on in the MoCo/DenseCL/PixPro detection configs, NUM_ITER 200):
 # BN statistics re-estimated on 200 training iterations before each evaluation.
