@@ -22,6 +22,7 @@ def pretrain_checkpoint(tmp_path_factory) -> Path:
         str(REPO / 'configs' / 'densecl' / 'densecl_r18_demo.py'), '--work-dir', str(work_dir),
         '--cfg-options', f'train_dataloader.dataset.data_root={root / "demo"}',
         'train_dataloader.dataset.num_images=4', 'train_dataloader.batch_size=2',
+        'model.queue_len=2',  # queue_len <= images - global batch
         'train_cfg.max_epochs=1',
         'default_hooks.checkpoint.interval=1', 'experiment_name=transfer_pretrain',
         'visualizer.name=transfer_pretrain'

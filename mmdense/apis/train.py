@@ -28,7 +28,7 @@ __all__ = [
     'build_train_parser', 'parse_train_args', 'default_work_dir', 'build_train_cfg',
     'enable_amp', 'enable_tensorboard', 'init_cpu_process_group', 'check_launcher_environment',
     'resolve_resume', 'warn_schedule_mismatches', 'drop_scope_from_loader_functions', 'train',
-    'main'
+    'check_queue_fits_data', 'main'
 ]
 
 LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
@@ -380,8 +380,24 @@ def train(cfg: Config) -> Runner:
         runner = RUNNERS.build(cfg)
     else:
         runner = Runner.from_cfg(cfg)
+    check_queue_fits_data(runner)
     runner.train()
     return runner
+
+
+def check_queue_fits_data(runner: Runner) -> None:
+    """Refuse a negative queue longer than the training set allows (see
+    :mod:`mmdense.models.utils.queue_length`); builds the train data loader to count it."""
+    from mmengine.dist import get_world_size
+    from mmengine.model import is_model_wrapper
+
+    from mmdense.models.utils.feature_queue import FeatureQueue
+    from mmdense.models.utils.queue_length import check_queue_length
+    model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+    if not any(isinstance(m, FeatureQueue) for m in model.modules()):
+        return
+    loader = runner.train_dataloader
+    check_queue_length(model, len(loader.dataset), loader.batch_size * get_world_size())
 
 
 def main(argv: Optional[Sequence[str]] = None) -> Runner:

@@ -33,7 +33,7 @@ def test_epoch_cosine_spans_a_changed_max_epochs(tmp_path):
     """DenseCL demo (10 epochs in the file) run for 3: the cosine is 1, 0.75, 0.25 of the base."""
     work_dir = _run('configs/densecl/densecl_r18_demo.py', tmp_path, 'cosine3',
                     'train_cfg.max_epochs=3', 'custom_hooks.0.start_iters=0',
-                    'train_dataloader.dataset.image_size=64')
+                    'train_dataloader.dataset.image_size=64', 'model.queue_len=2')
     lrs = _logged_lrs(work_dir)
     base = Config.fromfile(REPO / 'configs/densecl/densecl_r18_demo.py').optim_wrapper.optimizer.lr
     assert len(lrs) == 6  # 2 iterations per epoch

@@ -31,8 +31,9 @@ def test_failing_rank_stops_both_processes(tmp_path):
     cmd = ['bash', str(REPO / 'tools' / 'dist_train.sh'), str(config), '2', '--work-dir',
            str(tmp_path / 'run'), '--cfg-options',
            f'train_dataloader.dataset.data_root={tmp_path / "demo"}',
-           'train_dataloader.dataset.num_images=4', 'train_dataloader.dataset.image_size=64',
-           'train_dataloader.batch_size=2', 'train_dataloader.num_workers=0']
+           'train_dataloader.dataset.num_images=8', 'train_dataloader.dataset.image_size=64',
+           'train_dataloader.batch_size=2', 'train_dataloader.num_workers=0',
+           'model.queue_len=4']  # queue_len <= images - global batch (2 x 2)
     # A hang would exceed this limit (and the 600 s collective timeout) and fail the test.
     proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=240)
     output = proc.stdout + proc.stderr

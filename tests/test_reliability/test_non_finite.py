@@ -61,7 +61,7 @@ def test_training_stops_at_nan_loss_without_writing_a_checkpoint(tmp_path):
         CONFIG, '--work-dir', str(tmp_path / 'run'), '--cfg-options',
         f'train_dataloader.dataset.data_root={tmp_path / "demo"}',
         'train_dataloader.dataset.num_images=4', 'train_dataloader.dataset.image_size=64',
-        'train_dataloader.batch_size=2', 'train_dataloader.num_workers=0',
+        'train_dataloader.batch_size=2', 'train_dataloader.num_workers=0', 'model.queue_len=2',
         'train_cfg.max_epochs=2', 'default_hooks.checkpoint.interval=1',
         'default_hooks.logger.interval=1', 'custom_hooks.0.start_iters=0',
         'experiment_name=nan_run', 'visualizer.name=nan_run'

@@ -53,6 +53,7 @@ def test_config_outside_the_repo_inherits_mmdense_and_trains(wheel, tmp_path):
     project.mkdir()
     (project / 'my_densecl.py').write_text(
         "_base_ = 'mmdense::densecl/densecl_r18_demo.py'\n"
+        "model = dict(queue_len=2)\n"
         "train_dataloader = dict(batch_size=2, num_workers=0,\n"
         "                        dataset=dict(data_root='demo', num_images=4, image_size=64))\n"
         "train_cfg = dict(max_epochs=1)\n"
@@ -77,7 +78,7 @@ def test_checkout_trains_a_config_of_ones_own_from_another_folder(tmp_path):
     the run in a folder of their own."""
     (tmp_path / 'mine.py').write_text(
         "_base_ = 'mmdense::mocov2/mocov2_r18_demo.py'\n"
-        "model = dict(queue_len=8)\n"
+        "model = dict(queue_len=2)\n"
         "train_dataloader = dict(batch_size=2, num_workers=1,\n"
         "                        dataset=dict(data_root='demo', num_images=4, image_size=64))\n"
         "train_cfg = dict(max_epochs=1)\n")

@@ -27,6 +27,7 @@ def tiny_options(data_root: Path, experiment_name: str, max_epochs: int = 2) -> 
         'train_dataloader.dataset.num_images=4',
         'train_dataloader.dataset.image_size=64',
         'train_dataloader.batch_size=2',
+        'model.queue_len=2',  # queue_len <= images - global batch
         f'train_cfg.max_epochs={max_epochs}',  # the cosine follows it
         # Dense loss on from iteration 2: the resumed half trains with both losses.
         'custom_hooks.0.start_iters=2',

@@ -3,7 +3,7 @@
 _base_ = '../../densecl/densecl_r18_demo.py'
 
 max_epochs = 2
-model = dict(queue_len=16, momentum=0.99)
+model = dict(queue_len=4, momentum=0.99)  # one batch: 8 images leave room for 8 - 4 keys
 train_dataloader = dict(
     batch_size=4, num_workers=0,
     dataset=dict(data_root='data/demo/quick', num_images=8, image_size=96))
