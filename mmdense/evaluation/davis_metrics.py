@@ -1,17 +1,22 @@
 """DAVIS 2017 semi-supervised metrics: region similarity J and boundary F-measure F.
 
-Re-stated from the benchmark's definition (davis2017-evaluation, ``davis2017/metrics.py`` and
-``evaluation.py``) so results are comparable with published J&F:
+Re-stated from the benchmark's definition (davis2017-evaluation, ``davis2017/metrics.py``,
+``davis2017/evaluation.py``, ``davis2017/davis.py``) so results are comparable with
+published J&F:
 
-- J: intersection over union of the object's predicted and ground-truth masks, void
-  pixels (255 in the annotation) excluded; 1 when both are empty.
+- J: intersection over union of the object's predicted and ground-truth masks; 1 when
+  both are empty.
 - F: with 1-pixel boundary maps of both masks, each dilated by a disk of radius
   ``ceil(0.008 * image diagonal)``, precision = matched predicted boundary / predicted
   boundary, recall = matched ground-truth boundary / ground-truth boundary,
   ``F = 2PR / (P + R)``; empty boundaries give (P, R) = (1, 0), (0, 1) or (1, 1).
+- Void pixels (255 in the annotation): both functions can leave them out, but the
+  toolkit's semi-supervised evaluation passes no void mask and reads void as
+  background, so :func:`evaluate_objects` does the same unless told otherwise.
 - Per object over the evaluated frames (the first and last frame of a sequence are left
   out in the semi-supervised setting): mean, recall (share of frames above 0.5) and decay
   (mean of the first quarter minus mean of the last, on 4 bins of frame indices).
+- A prediction holding an id above the number of objects is refused, as the toolkit does.
 - Dataset ``J-Mean``/``F-Mean``: means over all objects of all sequences; ``J&F-Mean`` is
   their mean.
 """
@@ -105,7 +110,8 @@ def frame_statistics(values: np.ndarray) -> Dict[str, float]:
 
 
 def evaluate_objects(gt: np.ndarray, pred: np.ndarray, num_objects: int,
-                     semi_supervised: bool = True) -> List[Dict[str, Dict[str, float]]]:
+                     semi_supervised: bool = True,
+                     exclude_void: bool = False) -> List[Dict[str, Dict[str, float]]]:
     """J and F statistics of every object of one sequence.
 
     Args:
@@ -113,15 +119,25 @@ def evaluate_objects(gt: np.ndarray, pred: np.ndarray, num_objects: int,
         pred: Predicted label maps (T, H, W), same frames.
         num_objects: Objects to evaluate (the toolkit takes the largest id of frame 0).
         semi_supervised: Leave out the first frame (given) and the last.
+        exclude_void: Leave void pixels out of J and F. The toolkit's semi-supervised
+            evaluation does not (it counts them as background), hence False.
 
     Returns:
         list[dict]: Per object ``{'J': {mean, recall, decay}, 'F': {...}}``.
+
+    Raises:
+        ValueError: Shapes differ, or a prediction holds an id above ``num_objects``.
     """
     if gt.shape != pred.shape:
         raise ValueError(f'predictions {pred.shape} and annotations {gt.shape} differ in shape')
     if semi_supervised:
         gt, pred = gt[1:-1], pred[1:-1]
+    if pred.size and int(pred.max()) > num_objects:
+        raise ValueError(f'a prediction holds object id {int(pred.max())}, but the sequence '
+                         f'has {num_objects} objects (ids 1..{num_objects})')
     void = gt == 255
+    if not exclude_void:
+        void = np.zeros_like(void)
     results = []
     for obj in range(1, num_objects + 1):
         j = [region_similarity(g == obj, p == obj, v) for g, p, v in zip(gt, pred, void)]

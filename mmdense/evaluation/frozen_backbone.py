@@ -13,7 +13,7 @@ from typing import Optional, Sequence
 import torch
 from torch import nn
 
-from mmdense.transfer.backbone_extraction import (ENCODERS, extract_backbone, infer_resnet_arch)
+from mmdense.transfer.backbone_extraction import ENCODERS, extract_backbone, infer_resnet_arch
 from mmdense.utils.checkpoint import load_checkpoint_file
 
 __all__ = ['load_backbone_state', 'build_frozen_resnet', 'FrozenFeatures', 'IMAGENET_MEAN',
@@ -68,8 +68,8 @@ def build_frozen_resnet(state: dict, out_indices: Sequence[int] = (3, ),
     model = ResNet(depth=depth, base_channels=base_channels, out_indices=tuple(out_indices),
                    strides=tuple(strides), dilations=tuple(dilations), norm_eval=True,
                    frozen_stages=-1)
-    # Stages after the last requested one are never run; their weights still load, so a
-    # file that is not the full ResNet is refused rather than half-used.
+    # Stages after the last requested one are not run (FrozenFeatures stops there); their
+    # weights still load, so a file that is not the full ResNet is refused, not half-used.
     result = model.load_state_dict(state, strict=False)
     # Older files lack BN's num_batches_tracked bookkeeping buffers; nothing else may miss.
     missing = [k for k in result.missing_keys if not k.endswith('num_batches_tracked')]
@@ -116,6 +116,20 @@ class FrozenFeatures:
 
     @torch.no_grad()
     def batch(self, images_bgr: Sequence) -> torch.Tensor:
-        """Features (N, C, h, w) of same-size BGR uint8 images."""
-        outs = self.backbone(self.to_tensor(images_bgr))
-        return outs[-1].float().cpu()
+        """Features (N, C, h, w) of same-size BGR uint8 images (the last requested stage)."""
+        return self._forward(self.to_tensor(images_bgr)).float().cpu()
+
+    def _forward(self, images: torch.Tensor) -> torch.Tensor:
+        """The last requested stage of the backbone, without running the stages after it.
+
+        mmdet's ``ResNet.forward`` runs all four stages whatever ``out_indices`` asks for;
+        with res5 at output stride 8 that is the most expensive stage, and unused.
+        """
+        net = self.backbone
+        if not hasattr(net, 'res_layers'):  # not an mmdet ResNet: its own forward
+            return net(images)[-1]
+        x = net.stem(images) if net.deep_stem else net.relu(net.norm1(net.conv1(images)))
+        x = net.maxpool(x)
+        for layer_name in net.res_layers[:max(net.out_indices) + 1]:
+            x = getattr(net, layer_name)(x)
+        return x

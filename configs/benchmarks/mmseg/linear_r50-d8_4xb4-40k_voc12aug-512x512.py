@@ -9,8 +9,9 @@
 # Batch 4 per GPU is that base's; the source does not state its number of GPUs, so 4 GPUs
 # (batch 16) follows mmseg's own 4xb4 VOC configs.
 _base_ = 'mmseg::fcn/fcn_r50-d8_4xb4-40k_voc12aug-512x512.py'
-# mmdense.transfer registers LinearProbeHead (the type below also imports it lazily).
-custom_imports = dict(imports=['mmdense.models', 'mmdense.transfer'], allow_failed_imports=False)
+# Registers LinearProbeHead (mmdense.transfer leaves it out: it imports mmseg).
+custom_imports = dict(imports=['mmdense.models', 'mmdense.transfer.linear_seg_head'],
+                      allow_failed_imports=False)
 
 # Backbone file written by tools/model_converters/extract_backbone.py; the launcher
 # (tools/benchmarks/mmseg/dist_train.sh) replaces it with PRETRAIN.
