@@ -30,7 +30,7 @@ __all__ = [
     'RUNNERS', 'LOOPS', 'HOOKS', 'LOG_PROCESSORS', 'DATASETS', 'DATA_SAMPLERS', 'TRANSFORMS',
     'MODELS', 'MODEL_WRAPPERS', 'WEIGHT_INITIALIZERS', 'OPTIMIZERS', 'OPTIM_WRAPPERS',
     'OPTIM_WRAPPER_CONSTRUCTORS', 'PARAM_SCHEDULERS', 'METRICS', 'EVALUATOR', 'VISBACKENDS',
-    'VISUALIZERS', 'FUNCTIONS'
+    'VISUALIZERS', 'FUNCTIONS', 'PROBES'
 ]
 
 RUNNERS = Registry('runner', parent=MMENGINE_RUNNERS, locations=['mmdense.engine'])
@@ -70,3 +70,6 @@ VISUALIZERS = Registry('visualizer', parent=MMENGINE_VISUALIZERS)
 # `dict(type='mmdense.seed_worker_from_torch_seed')` (MMEngine's Runner looks them up in
 # its root registry, which reaches this one through the scope prefix).
 FUNCTIONS = Registry('function', parent=MMENGINE_FUNCTIONS, locations=['mmdense.utils'])
+# Frozen-feature probes a training run evaluates periodically (mmdense.FrozenProbeHook): each
+# is called with the live backbone and returns named scalars. No MMEngine counterpart.
+PROBES = Registry('probe', scope='mmdense', locations=['mmdense.evaluation'])

@@ -133,3 +133,24 @@ class FrozenFeatures:
         for layer_name in net.res_layers[:max(net.out_indices) + 1]:
             x = getattr(net, layer_name)(x)
         return x
+
+
+def frozen_copy(backbone: nn.Module, out_indices: Sequence[int] = (3, ),
+                strides: Sequence[int] = (1, 2, 2, 2)) -> nn.Module:
+    """A frozen ResNet holding the current weights and BN statistics of a live backbone.
+
+    For probes run during training: the copy may use other strides or outputs (res4 at
+    output stride 8 for label propagation) and is in eval mode, while the training
+    backbone keeps its mode, gradients and batch statistics untouched.
+
+    Args:
+        backbone: An mmdet ResNet (possibly in train mode, on any device).
+        out_indices: Stages the copy returns.
+        strides: Per-stage strides of the copy.
+
+    Returns:
+        nn.Module: The copy, on the backbone's device.
+    """
+    state = {key: value.detach().clone() for key, value in backbone.state_dict().items()}
+    device = next(backbone.parameters()).device
+    return build_frozen_resnet(state, out_indices=out_indices, strides=strides).to(device)
