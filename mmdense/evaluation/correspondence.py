@@ -6,7 +6,11 @@ the two cells' centres, mapped back into the original image, lie within one cell
 each other (the larger of the two views' diagonals, in original-image pixels: the geometry
 PixPro uses for its positive pairs, :func:`~mmdense.models.utils.view_geometry.cell_distance`).
 Only query cells whose centre lies inside view 2 count; the others have no true match.
-Accuracy is reported at res4 and res5 (stride 16 and 32 of mmdet's ResNet).
+Accuracy is reported at res4 and res5 (stride 16 and 32 of mmdet's ResNet), with two levels
+that need no features (:func:`geometric_baselines`): chance, and the same-cell prior of
+matching each cell to the cell of the same index. Views overlap much and a CNN's zero padding
+tells a cell where it sits in its view, so even random weights score near that prior; it is
+the level a backbone must beat, most of all at res5 (4 x 4 cells at 128 px).
 
 It needs no labels and no downstream package, so it can follow a pre-training run while it
 trains (:class:`CorrespondenceProbe` takes the live backbone and leaves it as it found it) and
@@ -36,12 +40,14 @@ from torch import nn
 
 from mmdense.datasets.transforms.random_resized_crop import compose_view_box
 from mmdense.models.utils.view_geometry import cell_centres, cell_distance
+from mmdense.registry import PROBES
 from mmdense.utils import CheckpointFileError, ConfigError
 from .frozen_backbone import IMAGENET_MEAN, IMAGENET_STD, build_frozen_resnet, load_backbone_state
 
 __all__ = ['STAGES', 'IMAGE_EXTENSIONS', 'ViewPair', 'sample_view_pairs', 'list_images',
-           'correspondence_geometry', 'score_matches', 'correspondence_accuracy',
-           'resnet_stage_features', 'CorrespondenceProbe', 'build_parser', 'main']
+           'correspondence_geometry', 'score_matches', 'geometric_baselines',
+           'correspondence_accuracy', 'resnet_stage_features', 'CorrespondenceProbe',
+           'build_parser', 'main']
 
 # Stage name -> index of mmdet's ResNet stage (out_indices numbering: 0 = res2).
 STAGES = {'res2': 0, 'res3': 1, 'res4': 2, 'res5': 3}
@@ -238,6 +244,32 @@ def score_matches(query: torch.Tensor, key: torch.Tensor, box_q: torch.Tensor,
     return matched <= MATCH_RADIUS, counted
 
 
+def geometric_baselines(box_q: torch.Tensor, box_k: torch.Tensor, size_q: Tuple[int, int],
+                        size_k: Optional[Tuple[int, int]] = None
+                        ) -> Tuple[torch.Tensor, torch.Tensor]:
+    """What matching without features scores, per query cell: the levels to beat.
+
+    Args:
+        box_q: Query (view 1) boxes ``(N, 4)`` in original-image pixels.
+        box_k: Key (view 2) boxes ``(N, 4)``.
+        size_q: ``(h, w)`` of the query feature map.
+        size_k: ``(h, w)`` of the key feature map (defaults to ``size_q``).
+
+    Returns:
+        tuple[torch.Tensor, torch.Tensor]: ``(N, hq*wq)`` chance of a correct match when the
+        key cell is drawn uniformly (float64), and whether the key cell with the query's own
+        index is correct (bool; all False when the grids differ). Features that encode where
+        a cell sits in its view (zero padding lets any CNN do so) earn the second for free.
+    """
+    size_k = size_q if size_k is None else size_k
+    distance, _ = correspondence_geometry(box_q, box_k, size_q, size_k)
+    within = distance <= MATCH_RADIUS
+    chance = within.double().mean(dim=2)
+    if tuple(size_q) != tuple(size_k):
+        return chance, torch.zeros_like(within[:, :, 0])
+    return chance, torch.diagonal(within, dim1=1, dim2=2)
+
+
 def correspondence_accuracy(features_fn: FeaturesFn, pairs: Sequence[ViewPair],
                             stages: Sequence[str] = ('res4', 'res5'),
                             batch_size: int = 32) -> Dict[str, float]:
@@ -251,13 +283,15 @@ def correspondence_accuracy(features_fn: FeaturesFn, pairs: Sequence[ViewPair],
         batch_size: Pairs per call of ``features_fn`` (it sees ``2 * batch_size`` views).
 
     Returns:
-        dict: ``corr_<stage>``: percent of counted query cells matched correctly (NaN when
-        none is counted); ``num_queries_<stage>``: number of counted query cells.
+        dict: Per stage, over the counted query cells (percentages are NaN when none is
+        counted): ``corr_<stage>``, percent matched correctly; ``num_queries_<stage>``, their
+        number; and the feature-free levels of :func:`geometric_baselines`,
+        ``same_cell_<stage>`` (percent whose same-index key cell is correct) and
+        ``chance_<stage>`` (expected percent for a uniformly drawn key cell).
     """
     if not pairs:
         raise ValueError('no view pairs to score')
-    correct = {stage: 0 for stage in stages}
-    counted = {stage: 0 for stage in stages}
+    sums = {stage: dict(correct=0, counted=0, same_cell=0, chance=0.0) for stage in stages}
     for start in range(0, len(pairs), batch_size):
         chunk = pairs[start:start + batch_size]
         features = features_fn([p.view1 for p in chunk] + [p.view2 for p in chunk])
@@ -266,13 +300,23 @@ def correspondence_accuracy(features_fn: FeaturesFn, pairs: Sequence[ViewPair],
         for stage in stages:
             maps = features[stage]
             hit, valid = score_matches(maps[:len(chunk)], maps[len(chunk):], box_q, box_k)
-            correct[stage] += int((hit & valid).sum())
-            counted[stage] += int(valid.sum())
+            chance, same_cell = geometric_baselines(box_q, box_k, tuple(maps.shape[2:]))
+            valid = valid.cpu()
+            sums[stage]['correct'] += int((hit.cpu() & valid).sum())
+            sums[stage]['counted'] += int(valid.sum())
+            sums[stage]['same_cell'] += int((same_cell & valid).sum())
+            sums[stage]['chance'] += float(chance[valid].sum())
     results = {}
     for stage in stages:
-        results[f'corr_{stage}'] = (100.0 * correct[stage] / counted[stage]
-                                    if counted[stage] else float('nan'))
-        results[f'num_queries_{stage}'] = counted[stage]
+        total = sums[stage]['counted']
+
+        def percent(value: float) -> float:
+            return 100.0 * value / total if total else float('nan')
+
+        results[f'corr_{stage}'] = percent(sums[stage]['correct'])
+        results[f'num_queries_{stage}'] = total
+        results[f'same_cell_{stage}'] = percent(sums[stage]['same_cell'])
+        results[f'chance_{stage}'] = percent(sums[stage]['chance'])
     return results
 
 
@@ -339,6 +383,7 @@ def resnet_stage_features(backbone: nn.Module, images: torch.Tensor,
     return [feats[i] for i in indices]
 
 
+@PROBES.register_module()
 class CorrespondenceProbe:
     """The probe on a fixed set of view pairs of the images of a folder.
 
@@ -403,7 +448,8 @@ class CorrespondenceProbe:
             backbone: A ResNet, in any mode, on any device, possibly wrapped in ``.module``.
 
         Returns:
-            dict: ``corr_<stage>`` (percent) and ``num_queries_<stage>`` for each stage.
+            dict: ``corr_<stage>`` (percent), ``num_queries_<stage>``, ``same_cell_<stage>``
+            and ``chance_<stage>`` for each stage (see :func:`correspondence_accuracy`).
         """
         net = _unwrap(backbone)
         param = next(net.parameters())
@@ -477,7 +523,8 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
                   view_size=args.view_size, scale=list(probe.scale), seed=args.seed,
                   device=device, seconds=round(time.time() - start, 1))
     line = ', '.join(f'{s} {results[f"corr_{s}"]:.2f}% of {results[f"num_queries_{s}"]} '
-                     'query cells' for s in probe.stages)
+                     f'query cells (same-cell prior {results[f"same_cell_{s}"]:.2f}%, chance '
+                     f'{results[f"chance_{s}"]:.2f}%)' for s in probe.stages)
     print(f'dense correspondence over {len(probe.pairs)} view pairs of '
           f'{len(probe.image_paths)} images ({args.view_size} px): {line}')
     if args.out:

@@ -64,29 +64,38 @@ def box_features(pairs, encoder):
 VIEW1 = (0, 0, 64, 64)  # 4 x 4 cells of 16 px, diagonal 22.6 px
 
 
-@pytest.mark.parametrize('box2, index_accuracy, counted', [
-    # Identical views: cell k of view 2 is cell k of view 1.
-    (VIEW1, 100.0, 16),
+# Chance: a key within one diagonal differs by at most one cell per axis (for equal cells), so
+# a query has (key rows within reach) x (key columns within reach) of the 16 keys.
+@pytest.mark.parametrize('box2, index_accuracy, counted, chance', [
+    # Identical views: cell k of view 2 is cell k of view 1. Chance: rows and columns in
+    # reach sum to 2 + 3 + 3 + 2 = 10 each, 100 of 16 x 16.
+    (VIEW1, 100.0, 16, 100 * 100 / 256),
     # View 2 is x in [16, 80] flipped; query columns 1-3 (centres x = 24, 40, 56) lie in it.
     # Same-index key centres x = 72 - 16j: 56, 40, 24, so only column 2 lands (distance 0,
-    # the others 32 px = 1.41 diagonals): 4 of 12.
-    ((80, 0, 16, 64), 100 * 4 / 12, 12),
+    # the others 32 px = 1.41 diagonals): 4 of 12. Chance: 10 x (2 + 3 + 3) of 12 x 16.
+    ((80, 0, 16, 64), 100 * 4 / 12, 12, 100 * 80 / 192),
     # View 2 shifted by two cells: columns 2-3 count, same-index keys are 32 px off: 0 of 8.
-    ((32, 0, 96, 64), 0.0, 8),
+    # Chance: 10 x (2 + 3) of 8 x 16.
+    ((32, 0, 96, 64), 0.0, 8, 100 * 50 / 128),
     # View 2 twice the size (cells 32 px, diagonal 45.25 px, the larger one used): same-index
     # key centres are off by (8 + 16j, 8 + 16i), within 45.25 px for (i, j) in {(0, 0),
     # (0, 1), (1, 0), (1, 1), (0, 2), (2, 0)}: 6 of 16 (with view 1's diagonal only 1).
-    ((0, 0, 128, 128), 100 * 6 / 16, 16),
+    # Chance: per-axis offsets {8, 40}, {8, 24}, {8, 24, 40} x 2 for the four query
+    # positions, pairs with dx^2 + dy^2 <= 2048 counted: 73 of 256.
+    ((0, 0, 128, 128), 100 * 6 / 16, 16, 100 * 73 / 256),
 ])
-def test_accuracy_by_hand(box2, index_accuracy, counted):
+def test_accuracy_by_hand(box2, index_accuracy, counted, chance):
     pairs = hand_pairs((VIEW1, box2))
     # Features of the original-image position always match the right place.
     by_position = correspondence_accuracy(box_features(pairs, positional), pairs, ('res4', ))
-    assert by_position == {'corr_res4': 100.0, 'num_queries_res4': counted}
-    # Features of the view cell match the same cell of the other view.
+    assert by_position['corr_res4'] == 100.0 and by_position['num_queries_res4'] == counted
+    # Features of the view cell match the same cell of the other view: the same-cell prior.
     by_index = correspondence_accuracy(box_features(pairs, one_hot_cells), pairs, ('res4', ))
     assert by_index['num_queries_res4'] == counted
     assert by_index['corr_res4'] == pytest.approx(index_accuracy)
+    for results in (by_position, by_index):  # the feature-free levels do not see features
+        assert results['same_cell_res4'] == pytest.approx(index_accuracy)
+        assert results['chance_res4'] == pytest.approx(chance)
 
 
 def test_counts_and_masks_per_cell():
@@ -99,7 +108,7 @@ def test_counts_and_masks_per_cell():
     pairs = hand_pairs((VIEW1, VIEW1), (VIEW1, (100, 0, 164, 64)))
     results = correspondence_accuracy(box_features(pairs, one_hot_cells), pairs, ('res4', ),
                                       batch_size=1)
-    assert results == {'corr_res4': 100.0, 'num_queries_res4': 16}
+    assert results['corr_res4'] == 100.0 and results['num_queries_res4'] == 16
     with pytest.raises(ValueError, match='equal N and C'):
         score_matches(query, query[:, :8], torch.zeros(1, 4), torch.zeros(1, 4))
 
@@ -162,11 +171,12 @@ def test_same_seed_same_pairs_and_numbers(tmp_path):
     assert results[0] != results[2]
 
 
-def _cli(checkpoint, images, out):
-    return subprocess.run(
+def _start_cli(checkpoint, images, out) -> subprocess.Popen:
+    return subprocess.Popen(
         [sys.executable, str(TOOL), '--checkpoint', str(checkpoint), '--images', str(images),
          '--num-images', '4', '--view-size', '64', '--device', 'cpu', '--out', str(out)],
-        capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(REPO)))
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=dict(os.environ, PYTHONPATH=str(REPO)))
 
 
 def test_cli_on_training_checkpoint_and_random_init(pretrain_checkpoint, tmp_path):
@@ -174,15 +184,19 @@ def test_cli_on_training_checkpoint_and_random_init(pretrain_checkpoint, tmp_pat
     torch.manual_seed(0)
     random_file = tmp_path / 'random_r18.pth'
     torch.save(ResNet(18, zero_init_residual=False).state_dict(), random_file)
+    checkpoints = dict(trained=pretrain_checkpoint, random=random_file)
+    # Both at once: most of each run is the interpreter importing torch and mmdet.
+    procs = {name: _start_cli(ckpt, images, tmp_path / f'{name}.json')
+             for name, ckpt in checkpoints.items()}
     records = {}
-    for name, checkpoint in (('trained', pretrain_checkpoint), ('random', random_file)):
-        proc = _cli(checkpoint, images, tmp_path / f'{name}.json')
-        assert proc.returncode == 0, proc.stderr[-3000:]
-        line, = proc.stdout.strip().splitlines()
+    for name, proc in procs.items():
+        stdout, stderr = proc.communicate(timeout=300)
+        assert proc.returncode == 0, stderr[-3000:]
+        line, = stdout.strip().splitlines()
         assert line.startswith('dense correspondence over 4 view pairs of 4 images (64 px): '
                                'res4 ')
         record = records[name] = json.loads((tmp_path / f'{name}.json').read_text())
-        assert record['pretrain'] == str(checkpoint) and record['num_images'] == 4
+        assert record['pretrain'] == str(checkpoints[name]) and record['num_images'] == 4
         for stage, cells in (('res4', 16), ('res5', 4)):
             assert 0.0 <= record[f'corr_{stage}'] <= 100.0
             assert 0 < record[f'num_queries_{stage}'] <= 4 * cells
@@ -191,8 +205,10 @@ def test_cli_on_training_checkpoint_and_random_init(pretrain_checkpoint, tmp_pat
     assert records['trained']['num_queries_res4'] == records['random']['num_queries_res4']
     backbone = build_frozen_resnet(load_backbone_state(str(pretrain_checkpoint)), (2, 3))
     probe = CorrespondenceProbe(images, num_images=4, view_size=64)
-    assert probe.evaluate(backbone) == {k: v for k, v in records['trained'].items()
-                                        if k.startswith(('corr_', 'num_queries_'))}
+    results = probe.evaluate(backbone)
+    assert set(results) == {f'{key}_{stage}' for stage in ('res4', 'res5')
+                            for key in ('corr', 'num_queries', 'same_cell', 'chance')}
+    assert results == {key: records['trained'][key] for key in results}
 
 
 @pytest.mark.parametrize('kind', ['missing folder', 'no images', 'missing checkpoint'])

@@ -160,14 +160,17 @@ def _free_port() -> int:
 def test_dist_train_two_cpu_processes(demo_root, tmp_path):
     env = dict(os.environ, PORT=str(_free_port()), PYTHON=sys.executable, OMP_NUM_THREADS='1')
     cmd = ['bash', str(REPO / 'tools' / 'dist_train.sh'), str(CONFIG), '2', '--work-dir',
-           str(tmp_path), *tiny_options(demo_root, 'dist')]
+           str(tmp_path), *tiny_options(tmp_path / 'data', 'dist'),
+           # 8 images: two processes of batch 2 need a queue of at least 4 keys, and the
+           # queue-length rule allows at most 8 - 4.
+           'train_dataloader.dataset.num_images=8', 'model.queue_len=4']
     proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
 
     allow_runner_checkpoint_globals()
     ckpt = torch.load(tmp_path / 'epoch_2.pth')
-    # Two ranks split the 4 images: one iteration per epoch instead of two.
-    assert (ckpt['meta']['epoch'], ckpt['meta']['iter']) == (2, 2)
+    # Two ranks split the 8 images: two iterations per epoch instead of four.
+    assert (ckpt['meta']['epoch'], ckpt['meta']['iter']) == (2, 4)
     log = _log_text(tmp_path)
     assert 'Distributed training: True' in log and 'GPU number: 2' in log
     assert "backend='gloo'" in ckpt['meta']['cfg']

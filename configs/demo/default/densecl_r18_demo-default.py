@@ -1,7 +1,7 @@
 # `make demo`'s DenseCL pre-training (configs/demo/default.py): the DenseCL demo config at the
 # demo's scale, 256 generated images, batch 16, 20 epochs (320 iterations), about 100 s on two
 # CPU cores. `tools/train.py` on this file runs exactly what the demo runs.
-_base_ = '../../densecl/densecl_r18_demo.py'
+_base_ = ['../../densecl/densecl_r18_demo.py', '../../_base_/probes/demo_probes.py']
 
 max_epochs = 20
 model = dict(
@@ -20,6 +20,6 @@ optim_wrapper = dict(optimizer=dict(lr=0.015))
 train_cfg = dict(max_epochs=max_epochs)
 # 16 iterations of global-only warm-up (the reference's 1000 scaled): one epoch on one process;
 # the hook counts iterations, so with N processes it lasts N epochs.
-custom_hooks = [dict(type='DenseCLWarmupHook', start_iters=16)]
+custom_hooks = [dict(type='DenseCLWarmupHook', start_iters=16), {{_base_.probe_hook}}]
 default_hooks = dict(logger=dict(interval=4), checkpoint=dict(interval=max_epochs,
                                                               max_keep_ckpts=1))

@@ -1,7 +1,7 @@
 # `make demo`'s MoCo v2 pre-training (configs/demo/default.py): the MoCo v2 demo config at the
 # demo's scale, 256 generated images, batch 16, 20 epochs (320 iterations). Same settings as
 # densecl_r18_demo-default.py, where each is explained.
-_base_ = '../../mocov2/mocov2_r18_demo.py'
+_base_ = ['../../mocov2/mocov2_r18_demo.py', '../../_base_/probes/demo_probes.py']
 
 max_epochs = 20
 model = dict(queue_len=64, momentum=0.99)
@@ -11,5 +11,6 @@ train_dataloader = dict(
     dataset=dict(data_root='data/demo/default', num_images=256, image_size=96))
 optim_wrapper = dict(optimizer=dict(lr=0.015))
 train_cfg = dict(max_epochs=max_epochs)
+custom_hooks = [{{_base_.probe_hook}}]
 default_hooks = dict(logger=dict(interval=4), checkpoint=dict(interval=max_epochs,
                                                               max_keep_ckpts=1))

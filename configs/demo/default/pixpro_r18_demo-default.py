@@ -1,0 +1,17 @@
+# PixPro at the demo's default scale: the PixPro demo config on the 256 generated images of
+# the DenseCL/MoCo v2 demo runs (96 px, batch 16, 20 epochs, 320 iterations), with the demo's
+# frozen-feature probes. The learning rate follows DenseCL's demo: 8x PixPro's linear rule
+# (LARS 1.0 per 256 images), for the same reason (320 iterations barely move the weights at
+# the linear-rule rate).
+_base_ = ['../../pixpro/pixpro_r18_demo.py', '../../_base_/probes/demo_probes.py']
+
+max_epochs = 20
+train_dataloader = dict(
+    batch_size=16,
+    num_workers=0,  # the demo shares two cores with the main process
+    dataset=dict(data_root='data/demo/default', num_images=256, image_size=96, indices=None))
+optim_wrapper = dict(optimizer=dict(lr=8 * 1.0 * 16 / 256))
+train_cfg = dict(max_epochs=max_epochs)
+custom_hooks = [dict(type='MomentumScheduleHook'), {{_base_.probe_hook}}]
+default_hooks = dict(logger=dict(interval=4), checkpoint=dict(interval=max_epochs,
+                                                              max_keep_ckpts=1))
