@@ -105,14 +105,22 @@ def test_hook_logs_probes_before_training_and_at_its_interval(probe_data, tmp_pa
         "                    dict(type='LabelPropagationProbe',\n"
         f"                         davis_root={probe_data['davis']!r})])]\n")
     work_dir = tmp_path / 'run'
-    train_main([
-        str(config), '--work-dir', str(work_dir), '--tensorboard', '--cfg-options',
-        f'train_dataloader.dataset.data_root={tmp_path / "d"}',
-        'train_dataloader.dataset.num_images=4', 'train_dataloader.batch_size=2',
-        'model.queue_len=2', 'train_dataloader.num_workers=0', 'train_cfg.max_epochs=3',
-        'default_hooks.logger.interval=1', 'experiment_name=probe_run',
-        'visualizer.name=probe_run'
-    ])
+    options = [f'train_dataloader.dataset.data_root={tmp_path / "d"}',
+               'train_dataloader.dataset.num_images=4', 'train_dataloader.batch_size=2',
+               'model.queue_len=2', 'train_dataloader.num_workers=0', 'train_cfg.max_epochs=3',
+               'default_hooks.logger.interval=1', 'default_hooks.checkpoint.interval=3',
+               'custom_hooks.0.start_iters=2', 'randomness.seed=0']
+    train_main([str(config), '--work-dir', str(work_dir), '--tensorboard', '--cfg-options',
+                *options, 'experiment_name=probe_run', 'visualizer.name=probe_run'])
+    # The same run without the probes trains to the same weights: probing draws nothing
+    # from the global random generators training uses.
+    plain = tmp_path / 'plain'
+    train_main([str(REPO / 'configs' / 'densecl' / 'densecl_r18_demo.py'), '--work-dir',
+                str(plain), '--cfg-options', *options, 'experiment_name=plain_run',
+                'visualizer.name=plain_run'])
+    probed_state = torch.load(work_dir / 'epoch_3.pth', weights_only=False)['state_dict']
+    plain_state = torch.load(plain / 'epoch_3.pth', weights_only=False)['state_dict']
+    assert all(torch.equal(probed_state[k], plain_state[k]) for k in plain_state)
     log = '\n'.join(Path(p).read_text() for p in glob.glob(str(work_dir / '*' / '*.log')))
     # Before training, after epoch 2 (the interval) and after the last epoch, 3.
     assert [line.split('Probe (')[1].split(')')[0] for line in log.splitlines()

@@ -13,6 +13,7 @@ rank 0 probes (the probes use no collectives).
 import time
 from typing import Dict, List, Optional, Sequence
 
+import torch
 from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
@@ -56,8 +57,11 @@ class FrozenProbeHook(Hook):
         backbone = getattr(model, self.encoder)
         results: Dict[str, float] = {}
         start = time.perf_counter()
-        for probe in self._probes:
-            results.update(probe(backbone))
+        # Building the frozen copies initialises layers from torch's global generator: fork
+        # it, so a run with probes trains exactly as the same run without them.
+        with torch.random.fork_rng(devices=self._cuda_devices()):
+            for probe in self._probes:
+                results.update(probe(backbone))
         seconds = time.perf_counter() - start
         scalars = {f'probe/{key}': float(value) for key, value in results.items()}
         for key, value in scalars.items():
@@ -66,6 +70,10 @@ class FrozenProbeHook(Hook):
         text = ', '.join(f'{key[6:]}: {value:.2f}' for key, value in scalars.items())
         runner.logger.info(f'Probe (epoch {epoch}, iter {step}): {text} ({seconds:.1f} s)')
         self.history.append(dict(results, epoch=epoch, iter=step, seconds=seconds))
+
+    @staticmethod
+    def _cuda_devices() -> list:
+        return list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
 
     def before_train(self, runner) -> None:
         if self.probe_before_train and runner.iter == 0:
