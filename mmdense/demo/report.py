@@ -3,7 +3,10 @@ from typing import List
 
 import numpy as np
 
-__all__ = ['results_table', 'aggregate_runs']
+__all__ = ['results_table', 'probe_table', 'aggregate_runs']
+
+# Probe scalars of the demo's pre-training runs (FrozenProbeHook) and their column names.
+PROBE_COLUMNS = {'knn_top1': 'k-NN top-1', 'davis_jf': 'DAVIS J&F', 'corr_res4': 'corr. res4'}
 
 
 def results_table(rows: List[dict], seed: int, runs: int = 1) -> str:
@@ -47,6 +50,34 @@ def results_table(rows: List[dict], seed: int, runs: int = 1) -> str:
     return '\n'.join(lines)
 
 
+def probe_table(rows: List[dict]) -> str:
+    """Markdown table of the frozen-feature probes: each method's initialisation -> its
+    pre-trained backbone (``row['probes'][key] = (before, after)``, with ``_std`` spreads
+    after :func:`aggregate_runs`). Empty when no row has probes."""
+    rows = [r for r in rows if r.get('probes')]
+    keys = [k for k in PROBE_COLUMNS if any(k in r['probes'] for r in rows)]
+    if not keys:
+        return ''
+    lines = ['| Method | ' + ' | '.join(f'{PROBE_COLUMNS[k]}, init -> pre-trained' for k in keys)
+             + ' |', '| --- |' + ' --- |' * len(keys)]
+    for row in rows:
+        cells = []
+        for key in keys:
+            if key not in row['probes']:
+                cells.append('-')
+                continue
+            before, after = row['probes'][key]
+            spread = row['probes'].get(f'{key}_std')
+            cells.append(f'{before:.1f} -> {after:.1f}' if spread is None else
+                         f'{before:.1f} ± {spread[0]:.1f} -> {after:.1f} ± {spread[1]:.1f}')
+        lines.append(f"| {row['method']} | " + ' | '.join(cells) + ' |')
+    lines += ['', 'Frozen-feature probes (FrozenProbeHook, docs/evaluation.md) of each method\'s '
+              'online backbone before and after pre-training: weighted 20-NN top-1 on the '
+              'demo classification split (%), label propagation J&F on 4 synthetic clips (%), '
+              'dense correspondence between two views at res4 (%).']
+    return '\n'.join(lines)
+
+
 def _mean_std(values: List[float]) -> tuple:
     """Mean and sample standard deviation (0 for a single value)."""
     values = np.asarray(values, dtype=np.float64)
@@ -80,5 +111,13 @@ def aggregate_runs(per_run: List[List[dict]]) -> List[dict]:
                 target[key], target[f'{key}_std'] = _mean_std([r[key] for r in results])
             target['finetune_s'] = _mean_std([r['finetune_s'] for r in results])[0]
         row['frozen'] = frozen
+        if all(r.get('probes') for r in runs):
+            probes = {}
+            for key in runs[0]['probes']:
+                before = _mean_std([r['probes'][key][0] for r in runs])
+                after = _mean_std([r['probes'][key][1] for r in runs])
+                probes[key] = (before[0], after[0])
+                probes[f'{key}_std'] = (before[1], after[1])
+            row['probes'] = probes
         rows.append(row)
     return rows

@@ -31,7 +31,7 @@ from mmdense.transfer.benchmark_results import last_evaluation
 from mmdense.transfer.downstream_train import (prepare_pretrained, replace_sync_bn, run_downstream,
                                                set_pretrained)
 from .plot import plot_demo
-from .report import aggregate_runs, results_table
+from .report import PROBE_COLUMNS, aggregate_runs, probe_table, results_table
 
 __all__ = ['SCALE_DIR', 'RANDOM_INIT', 'load_scale', 'pretrain', 'finetune', 'run_demo', 'main']
 
@@ -209,6 +209,9 @@ def _run_demo(work_dir: str, data_root: str, scale: Config, seed: int, runs: int
 
     _stage('report: results.md, results.json, demo.png')
     table = results_table(rows, seed, runs)
+    probes = probe_table(rows)
+    if probes:
+        table += '\n\n' + probes
     # The plot shows the first run's loss curves and backbones; the methods' demo configs
     # share the backbone architecture and normalisation, so the first one stands for all.
     plot_demo(Config.fromfile(next(iter(scale.pretrain.values()))),
@@ -251,10 +254,22 @@ def _run_once(root: str, ade_root: str, work_dir: str, scale: Config, seed: int,
         frozen = finetune(scale.finetune, result['backbone'], ade_root,
                           osp.join(work_dir, 'frozen', _slug(name)), seed, frozen=True)
         rows.append(dict(method=name, pretrain_s=pretrain_s.get(name),
-                         pretrain_checkpoint=checkpoints.get(name), **result,
+                         pretrain_checkpoint=checkpoints.get(name),
+                         probes=_probes(checkpoints.get(name)), **result,
                          frozen={k: frozen[k] for k in ('mIoU', 'aAcc', 'finetune_s',
                                                         'checkpoint')}))
     return rows
+
+
+def _probes(checkpoint: Optional[str]) -> dict:
+    """(first, last) value of each probe of the pre-training run that wrote ``checkpoint``
+    (its FrozenProbeHook: the initialisation, then the trained backbone); {} without."""
+    if checkpoint is None:
+        return {}
+    from mmdense.analysis.training_curves import curves, read_scalars
+    series = curves(read_scalars(osp.dirname(checkpoint)))
+    return {key: (series[f'probe/{key}'][1][0], series[f'probe/{key}'][1][-1])
+            for key in PROBE_COLUMNS if f'probe/{key}' in series}
 
 
 def _slug(row: str) -> str:
