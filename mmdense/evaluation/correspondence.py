@@ -41,8 +41,8 @@ from torch import nn
 from mmdense.datasets.transforms.random_resized_crop import compose_view_box
 from mmdense.models.utils.view_geometry import cell_centres, cell_distance
 from mmdense.registry import PROBES
-from mmdense.utils import CheckpointFileError, ConfigError
-from .frozen_backbone import IMAGENET_MEAN, IMAGENET_STD, build_frozen_resnet, load_backbone_state
+from mmdense.utils import ConfigError
+from .frozen_backbone import IMAGENET_MEAN, IMAGENET_STD, load_frozen_resnet
 
 __all__ = ['STAGES', 'IMAGE_EXTENSIONS', 'ViewPair', 'sample_view_pairs', 'list_images',
            'correspondence_geometry', 'score_matches', 'geometric_baselines',
@@ -470,18 +470,8 @@ class CorrespondenceProbe:
 
 
 def _load_frozen_backbone(checkpoint: str, encoder: str) -> nn.Module:
-    if not osp.isfile(checkpoint):
-        raise ConfigError(f'checkpoint {checkpoint} does not exist: pass a tools/train.py '
-                          'checkpoint or a backbone file (--checkpoint).')
-    try:
-        state = load_backbone_state(checkpoint, encoder)
-    except CheckpointFileError:
-        raise
-    except (ValueError, KeyError) as exc:
-        raise ConfigError(f'checkpoint {checkpoint}: {exc} Pass a tools/train.py checkpoint '
-                          'or a ResNet backbone file.') from None
     # res4 and res5 at their normal strides 16 and 32 (the probe reads them from forward).
-    return build_frozen_resnet(state, out_indices=(STAGES['res4'], STAGES['res5']))
+    return load_frozen_resnet(checkpoint, encoder, out_indices=(STAGES['res4'], STAGES['res5']))
 
 
 def build_parser() -> argparse.ArgumentParser:

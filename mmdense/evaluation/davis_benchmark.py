@@ -30,7 +30,6 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from mmdense.utils.checkpoint import CheckpointFileError
 from mmdense.utils.preflight import ConfigError
 from .davis_io import (annotation_paths, check_davis_root, frame_paths, read_frame, read_label_png,
                        read_predictions, read_sequence_list, write_sequence_results)
@@ -123,18 +122,8 @@ def _frame_name(path: str) -> str:
 
 
 def _load_features(checkpoint: str, encoder: str, device: Optional[str]):
-    from .frozen_backbone import FrozenFeatures, build_frozen_resnet, load_backbone_state
-    if not osp.isfile(checkpoint):
-        raise ConfigError(f'checkpoint {checkpoint} does not exist: pass a tools/train.py '
-                          'checkpoint or a backbone file (--checkpoint).')
-    try:
-        state = load_backbone_state(checkpoint, encoder)
-    except CheckpointFileError:
-        raise
-    except (ValueError, KeyError) as exc:
-        raise ConfigError(f'checkpoint {checkpoint}: {exc} Pass a tools/train.py checkpoint '
-                          'or a ResNet backbone file.') from None
-    backbone = build_frozen_resnet(state, out_indices=OUT_INDICES, strides=STRIDES)
+    from .frozen_backbone import FrozenFeatures, load_frozen_resnet
+    backbone = load_frozen_resnet(checkpoint, encoder, out_indices=OUT_INDICES, strides=STRIDES)
     return FrozenFeatures(backbone, device=device)
 
 

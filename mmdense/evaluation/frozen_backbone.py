@@ -8,16 +8,20 @@ load (a ``tools/train.py`` checkpoint, whose encoder is extracted and validated 
 with the requested strides/dilations, loads every tensor strictly and puts it in eval
 mode with gradients off (BN uses its running statistics, as every frozen protocol does).
 """
+import os.path as osp
 from typing import Optional, Sequence
 
 import torch
 from torch import nn
 
 from mmdense.transfer.backbone_extraction import ENCODERS, extract_backbone, infer_resnet_arch
-from mmdense.utils.checkpoint import load_checkpoint_file
+from mmdense.utils.checkpoint import CheckpointFileError, load_checkpoint_file
+from mmdense.utils.preflight import ConfigError
 
-__all__ = ['load_backbone_state', 'build_frozen_resnet', 'FrozenFeatures', 'IMAGENET_MEAN',
-           'IMAGENET_STD']
+__all__ = [
+    'load_backbone_state', 'build_frozen_resnet', 'load_frozen_resnet', 'frozen_copy',
+    'FrozenFeatures', 'IMAGENET_MEAN', 'IMAGENET_STD'
+]
 
 # The normalisation every shipped pre-training config uses (RGB, 0-255 scale).
 IMAGENET_MEAN = (123.675, 116.28, 103.53)
@@ -154,3 +158,28 @@ def frozen_copy(backbone: nn.Module, out_indices: Sequence[int] = (3, ),
     state = {key: value.detach().clone() for key, value in backbone.state_dict().items()}
     device = next(backbone.parameters()).device
     return build_frozen_resnet(state, out_indices=out_indices, strides=strides).to(device)
+
+
+def load_frozen_resnet(checkpoint: str, encoder: str = 'backbone', **build_kwargs) -> nn.Module:
+    """:func:`build_frozen_resnet` from a file, with one-line errors for the command lines.
+
+    Args:
+        checkpoint: A ``tools/train.py`` checkpoint or a backbone file.
+        encoder: Encoder of a training checkpoint.
+        **build_kwargs: ``out_indices``, ``strides``, ``dilations``.
+
+    Raises:
+        ConfigError: The file is missing or holds no ResNet (the message names it).
+        CheckpointFileError: The file is incomplete or holds foreign objects.
+    """
+    if not osp.isfile(checkpoint):
+        raise ConfigError(f'checkpoint {checkpoint} does not exist: pass a tools/train.py '
+                          'checkpoint or a backbone file (--checkpoint).')
+    try:
+        state = load_backbone_state(checkpoint, encoder)
+    except CheckpointFileError:
+        raise
+    except (ValueError, KeyError) as exc:
+        raise ConfigError(f'checkpoint {checkpoint}: {exc} Pass a tools/train.py checkpoint '
+                          'or a ResNet backbone file.') from None
+    return build_frozen_resnet(state, **build_kwargs)

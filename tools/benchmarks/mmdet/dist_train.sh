@@ -8,15 +8,4 @@
 # processes use gloo and SyncBN becomes BN (with a warning). Multi-node: NNODES, NODE_RANK,
 # MASTER_ADDR and MASTER_PORT as for tools/dist_train.sh.
 set -euo pipefail
-
-if [ $# -lt 3 ]; then
-    echo "usage: bash $0 CONFIG PRETRAIN GPUS [tools/benchmarks/train.py options]" >&2
-    exit 2
-fi
-CONFIG=$1
-PRETRAIN=$2
-GPUS=$3
-shift 3
-ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
-exec bash "$ROOT/tools/torchrun.sh" "$ROOT/tools/benchmarks/train.py" "$GPUS" "$CONFIG" "$PRETRAIN" \
-    --launcher pytorch --scope mmdet "$@"
+exec bash "$(cd "$(dirname "$0")/.." && pwd)/dist_train.sh" mmdet "$@"
