@@ -13,8 +13,6 @@ probe_hook = dict(
              demo_data=dict(num_train=128, num_val=64)),
         dict(type='LabelPropagationProbe', davis_root='data/demo_probes/DAVIS',
              max_sequences=4, demo_data=dict(num_train=1, num_val=4, num_frames=8)),
-        # res4 only: res5 of a 96 px view is 3x3 cells, and its score is the geometry's
-        # (75.0 for every backbone and step of the demo runs, measured).
         dict(type='CorrespondenceProbe', image_dir='data/demo_probes/imagenet/val',
-             num_images=32, view_size=96, stages=('res4', )),
+             num_images=32, view_size=96),
     ])
