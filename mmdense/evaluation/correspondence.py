@@ -25,7 +25,6 @@ function, and :class:`CorrespondenceProbe` supplies one for a ResNet.
 import argparse
 import json
 import math
-import os
 import os.path as osp
 import time
 from contextlib import contextmanager
@@ -42,6 +41,7 @@ from mmdense.datasets.transforms.random_resized_crop import compose_view_box
 from mmdense.models.utils.view_geometry import cell_centres, cell_distance
 from mmdense.registry import PROBES
 from mmdense.utils import ConfigError
+from mmdense.utils.atomic_file_backend import atomic_write_bytes
 from .frozen_backbone import IMAGENET_MEAN, IMAGENET_STD, load_frozen_resnet
 
 __all__ = ['STAGES', 'IMAGE_EXTENSIONS', 'ViewPair', 'sample_view_pairs', 'list_images',
@@ -518,9 +518,5 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     print(f'dense correspondence over {len(probe.pairs)} view pairs of '
           f'{len(probe.image_paths)} images ({args.view_size} px): {line}')
     if args.out:
-        os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-        tmp = f'{args.out}.tmp-{os.getpid()}'
-        with open(tmp, 'w') as f:
-            json.dump(record, f, indent=2)
-        os.replace(tmp, args.out)
+        atomic_write_bytes(json.dumps(record, indent=2).encode(), args.out, mode=0o644)
     return record

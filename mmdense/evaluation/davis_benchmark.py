@@ -20,7 +20,6 @@ Command line: ``tools/benchmarks/davis/label_propagation.py``; ``docs/evaluation
 import argparse
 import dataclasses
 import json
-import os
 import os.path as osp
 import sys
 import time
@@ -30,10 +29,11 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from mmdense.utils.atomic_file_backend import atomic_write_bytes
 from mmdense.utils.preflight import ConfigError
 from .davis_io import (annotation_paths, check_davis_root, frame_paths, read_frame, read_label_png,
                        read_predictions, read_sequence_list, write_sequence_results)
-from .davis_metrics import evaluate_objects, summarise
+from .davis_metrics import count_objects, evaluate_objects, summarise
 from .label_propagation import CRW, VFS_RESNET, PropagationConfig, propagate_labels
 
 __all__ = ['VARIANTS', 'build_config', 'resize_short_side', 'propagate_sequence',
@@ -155,14 +155,14 @@ def run_propagation(davis_root: str, out_dir: str, checkpoint: str, config: Prop
                                     device=features.device)
         write_sequence_results(out_dir, sequence, [_frame_name(p) for p in frames], labels)
         print(f'[{i}/{len(sequences)}] {sequence}: {len(frames)} frames, '
-              f'{int(first[first != 255].max(initial=0))} objects, {time.time() - start:.1f} s',
+              f'{count_objects(first)} objects, {time.time() - start:.1f} s',
               flush=True)
 
 
 def _evaluate_sequence(davis_root: str, pred_dir: str, sequence: str) -> dict:
     annotations = annotation_paths(davis_root, sequence)
     gt = np.stack([read_label_png(p) for p in annotations])
-    num_objects = int(gt[0][gt[0] != 255].max(initial=0))
+    num_objects = count_objects(gt[0])
     if num_objects == 0:
         raise ConfigError(f'annotation {annotations[0]} has no object: the first frame of a '
                           'semi-supervised sequence must show its objects (ids 1..K).')
@@ -215,11 +215,7 @@ def format_report(results: dict) -> str:
 
 
 def _write_json(path: str, content: dict) -> None:
-    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
-    tmp = f'{path}.tmp-{os.getpid()}'
-    with open(tmp, 'w') as f:
-        json.dump(content, f, indent=2)
-    os.replace(tmp, path)
+    atomic_write_bytes(json.dumps(content, indent=2).encode(), path, mode=0o644)
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:

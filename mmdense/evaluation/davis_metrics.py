@@ -28,8 +28,17 @@ import cv2
 import numpy as np
 from skimage.morphology import disk
 
-__all__ = ['region_similarity', 'boundary_map', 'boundary_f_measure', 'frame_statistics',
-           'evaluate_objects', 'summarise']
+__all__ = ['VOID', 'count_objects', 'region_similarity', 'boundary_map', 'boundary_f_measure',
+           'frame_statistics', 'evaluate_objects', 'summarise']
+
+# The id DAVIS annotations use for void (unlabelled) pixels.
+VOID = 255
+
+
+def count_objects(first_annotation: np.ndarray) -> int:
+    """Objects of a sequence, as the toolkit counts them: the largest id of frame 0's
+    annotation, void excluded (0 when the frame shows none)."""
+    return int(first_annotation[first_annotation != VOID].max(initial=0))
 
 
 def region_similarity(gt: np.ndarray, pred: np.ndarray,
@@ -135,7 +144,7 @@ def evaluate_objects(gt: np.ndarray, pred: np.ndarray, num_objects: int,
     if pred.size and int(pred.max()) > num_objects:
         raise ValueError(f'a prediction holds object id {int(pred.max())}, but the sequence '
                          f'has {num_objects} objects (ids 1..{num_objects})')
-    void = gt == 255
+    void = gt == VOID
     if not exclude_void:
         void = np.zeros_like(void)
     results = []

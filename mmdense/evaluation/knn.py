@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from mmengine.config import Config, DictAction
 
 from mmdense.utils import ConfigError
+from mmdense.utils.atomic_file_backend import atomic_write_bytes
 
 __all__ = ['knn_votes', 'topk_accuracy', 'build_probe_model', 'extract_features', 'run_knn',
            'main']
@@ -191,10 +192,8 @@ def run_knn(config: str, pretrain: str, work_dir: str, k: int = 20, temperature:
                    num_classes=num_classes, feature_dim=int(bank.shape[1]),
                    config=osp.abspath(config), pretrain=osp.abspath(pretrain), encoder=encoder,
                    seconds=round(time.time() - start, 1))
-    out = osp.join(work_dir, 'knn_results.json')
-    with open(out + '.tmp', 'w') as f:
-        json.dump(results, f, indent=2)
-    os.replace(out + '.tmp', out)
+    atomic_write_bytes(json.dumps(results, indent=2).encode(),
+                       osp.join(work_dir, 'knn_results.json'), mode=0o644)
     return results
 
 

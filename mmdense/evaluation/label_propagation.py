@@ -43,12 +43,13 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from .davis_metrics import VOID, count_objects
+
 __all__ = ['PropagationConfig', 'VFS_RESNET', 'CRW', 'propagate_labels', 'WINDOWS',
            'LABEL_RESIZES']
 
 WINDOWS = ('vfs', 'crw', 'distinct')
 LABEL_RESIZES = ('nearest', 'bilinear')
-VOID = 255
 
 
 @dataclass(frozen=True)
@@ -233,7 +234,7 @@ def propagate_labels(frames: Sequence[np.ndarray], first_labels: np.ndarray,
         ``first_labels`` (nearest-resized when ``output_size`` differs).
     """
     output_size = tuple(output_size or first_labels.shape)
-    num_objects = int(first_labels[first_labels != VOID].max(initial=0))
+    num_objects = count_objects(first_labels)
     feats0 = features(frames[0])
     device = torch.device(device) if device is not None else feats0.device
     feats0 = F.normalize(feats0.to(device).float(), dim=0)

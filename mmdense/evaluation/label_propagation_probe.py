@@ -14,7 +14,7 @@ from mmdense.registry import PROBES
 from mmdense.utils import ConfigError
 from .davis_benchmark import OUT_INDICES, STRIDES, build_config, propagate_sequence
 from .davis_io import annotation_paths, frame_paths, read_frame, read_label_png, read_sequence_list
-from .davis_metrics import evaluate_objects, summarise
+from .davis_metrics import count_objects, evaluate_objects, summarise
 from .frozen_backbone import FrozenFeatures, frozen_copy
 
 __all__ = ['LabelPropagationProbe']
@@ -71,7 +71,7 @@ class LabelPropagationProbe:
         for name, (frames, gt) in self._load().items():
             labels = propagate_sequence(frames, gt[0], features, self.config,
                                         device=features.device)
-            num_objects = int(gt[0][gt[0] != 255].max(initial=0))
+            num_objects = count_objects(gt[0])
             per_sequence[name] = evaluate_objects(gt, np.stack(labels), num_objects)
         summary = summarise(per_sequence)
         return {'davis_jf': 100 * summary['J&F-Mean'], 'davis_j': 100 * summary['J-Mean'],
