@@ -1,8 +1,9 @@
-"""The demo's figure: pre-training loss curves and the dense similarity map of one scene."""
+"""The demo's figure: pre-training loss and probe curves, and the dense similarity map of one
+scene."""
 import glob
 import json
 import os.path as osp
-from typing import Dict, Optional
+from typing import Dict, List, Optional
 
 import numpy as np
 import torch
@@ -77,22 +78,45 @@ def _loss_curves(pretrain_dir: str) -> Dict[str, tuple]:
     return curves
 
 
-def plot_demo(pretrain_cfg: Config, pretrain_dirs: Dict[str, str],
-              backbones: Dict[str, Optional[str]], out: str, seed: int = 0,
-              image_size: int = 224) -> str:
-    """Draw the loss curves and the dense similarity maps of one validation scene.
+def _probe_curves(work_dirs: List[str], key: str) -> Optional[tuple]:
+    """(iterations, mean, min, max) of probe ``key`` over the runs in ``work_dirs``; None when
+    a run did not log it."""
+    from mmdense.analysis.training_curves import curves, read_scalars
+    series = []
+    for work_dir in work_dirs:
+        run = curves(read_scalars(work_dir)).get(f'probe/{key}')
+        if run is None:
+            return None
+        series.append(run)
+    steps = series[0][0]
+    if any(list(s[0]) != list(steps) for s in series):
+        return None  # runs probed at other iterations: nothing to average
+    values = np.asarray([s[1] for s in series], dtype=np.float64)
+    return steps, values.mean(0), values.min(0), values.max(0)
 
-    The scene is the first one of the labelled validation split, rendered at
-    ``image_size`` so that C5 has more than the 2x2 cells of a 64-pixel image.
+
+def plot_demo(pretrain_cfg: Config, pretrain_dirs: Dict[str, List[str]],
+              backbones: Dict[str, Optional[str]], out: str, seed: int = 0,
+              image_size: int = 224, baselines: Optional[Dict[str, dict]] = None) -> str:
+    """Draw the loss and probe curves, and the dense similarity maps of one validation scene.
+
+    Top row: the first run's pre-training losses, then one panel per probe of
+    :data:`~mmdense.demo.report.PROBE_COLUMNS` over training (mean over the runs, the band
+    their range; ``baselines`` as dashed lines). Bottom row: the first validation scene of
+    the labelled split, rendered at ``image_size`` so that C5 has more than the 2x2 cells of
+    a 64-pixel image, and the C5 similarity map of each backbone.
 
     Args:
         pretrain_cfg: Config of the backbone architecture and normalisation (all rows
             share them), see :func:`similarity_map`.
-        pretrain_dirs: Row name -> pre-training work dir (for its loss curves).
+        pretrain_dirs: Row name -> pre-training work dirs, one per run (the first for
+            the loss curves).
         backbones: Row name -> extracted backbone file (None: random init).
         out: PNG path.
         seed: Seed of the rendered image and the random init.
         image_size: Side of the rendered image (a multiple of 32; 224 gives 7x7 cells).
+        baselines: Row name -> probes (key -> (value, value)) drawn as horizontal lines
+            (the random-init row).
 
     Returns:
         str: ``out``.
@@ -100,6 +124,8 @@ def plot_demo(pretrain_cfg: Config, pretrain_dirs: Dict[str, str],
     import matplotlib
     matplotlib.use('Agg')  # no display needed
     import matplotlib.pyplot as plt
+
+    from .report import PROBE_COLUMNS
 
     scene = render_labelled_scene(seed, 'val', 0, image_size, OBJECT_CATEGORIES, 16)
     # Query: the C5 cell under the centre of the largest visible object (or the centre).
@@ -109,24 +135,44 @@ def plot_demo(pretrain_cfg: Config, pretrain_dirs: Dict[str, str],
         ys, xs = np.nonzero(max(scene.instances, key=lambda inst: inst[1].sum())[1])
         query = (min(int(ys.mean()) // 32, grid - 1), min(int(xs.mean()) // 32, grid - 1))
 
-    fig, axes = plt.subplots(1, 2 + len(backbones), figsize=(4 * (2 + len(backbones)), 4))
-    for name, work_dir in pretrain_dirs.items():
-        for key, (iters, values) in _loss_curves(work_dir).items():
-            axes[0].plot(iters, values, label=f'{name} {key}')
-    axes[0].set(title='Pre-training losses', xlabel='iteration', ylabel='loss')
-    axes[0].legend(fontsize=7)
-    axes[1].imshow(scene.image[..., ::-1])
-    axes[1].scatter([query[1] * 32 + 16], [query[0] * 32 + 16], c='red', marker='x', s=80)
-    axes[1].set_title('Val image, query cell (x)')
-    for ax, (name, backbone) in zip(axes[2:], backbones.items()):
+    columns = max(1 + len(PROBE_COLUMNS), 1 + len(backbones))
+    fig, axes = plt.subplots(2, columns, figsize=(4 * columns, 8), squeeze=False)
+    colours = {name: f'C{i}' for i, name in enumerate(backbones)}
+    for name, work_dirs in pretrain_dirs.items():
+        for key, (iters, values) in _loss_curves(work_dirs[0]).items():
+            axes[0, 0].plot(iters, values, label=f'{name} {key}')
+    axes[0, 0].set(title='Pre-training losses (first run)', xlabel='iteration', ylabel='loss')
+    axes[0, 0].legend(fontsize=7)
+    for ax, (key, title) in zip(axes[0, 1:], PROBE_COLUMNS.items()):
+        for name, work_dirs in pretrain_dirs.items():
+            curve = _probe_curves(work_dirs, key)
+            if curve is None:
+                continue
+            steps, mean, low, high = curve
+            ax.plot(steps, mean, marker='o', color=colours.get(name), label=name)
+            if len(work_dirs) > 1:
+                ax.fill_between(steps, low, high, color=colours.get(name), alpha=0.2)
+        for name, probes in (baselines or {}).items():
+            if key in probes:
+                ax.axhline(probes[key][1], color=colours.get(name), linestyle='--', label=name)
+        ax.set(title=f'Probe: {title} (%)', xlabel='iteration')
+        ax.legend(fontsize=7)
+    for ax in axes[0, 1 + len(PROBE_COLUMNS):]:
+        ax.axis('off')
+    axes[1, 0].imshow(scene.image[..., ::-1])
+    axes[1, 0].scatter([query[1] * 32 + 16], [query[0] * 32 + 16], c='red', marker='x', s=80)
+    axes[1, 0].set_title('Val image, query cell (x)')
+    for ax, (name, backbone) in zip(axes[1, 1:], backbones.items()):
         sim = similarity_map(pretrain_cfg, backbone, scene.image, query, seed)
         # C5 follows a ReLU, so the similarities lie in [0, 1].
         shown = ax.imshow(sim, vmin=0, vmax=1, cmap='viridis')
         ax.set_title(f'{name}: C5 cosine similarity')
         fig.colorbar(shown, ax=ax, fraction=0.046)
-    for ax in axes[1:]:
+    for ax in axes[1]:
         ax.set_xticks([])
         ax.set_yticks([])
+    for ax in axes[1, 1 + len(backbones):]:
+        ax.axis('off')
     fig.tight_layout()
     fig.savefig(out, dpi=80)
     plt.close(fig)

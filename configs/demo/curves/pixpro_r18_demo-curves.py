@@ -1,9 +1,9 @@
-# PixContrast at the demo's default scale: the PixContrast demo config on the 256 generated
-# images of the DenseCL/MoCo v2 demo runs (96 px, batch 16, 20 epochs, 320 iterations), with
-# the demo's frozen-feature probes. The learning rate follows DenseCL's demo: 8x
-# PixContrast's linear rule (LARS 1.0 per 256 images), for the same reason (320 iterations
-# barely move the weights at the linear-rule rate).
-_base_ = ['../../pixcontrast/pixcontrast_r18_demo.py', '../../_base_/probes/demo_probes.py']
+# PixPro for docs/training_curves.md: the PixPro demo config on the 256 generated demo images
+# (96 px crops, a 3x3 C5 grid; batch 16, 20 epochs, 320 iterations), with the demo's
+# frozen-feature probes. The learning rate follows DenseCL's demo: 8x PixPro's linear rule
+# (LARS 1.0 per 256 images), for the same reason (320 iterations barely move the weights at
+# the linear-rule rate).
+_base_ = ['../../pixpro/pixpro_r18_demo.py', '../../_base_/probes/demo_probes.py']
 
 max_epochs = 20
 train_dataloader = dict(
