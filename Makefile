@@ -18,8 +18,9 @@ setup:
 test: setup
 	$(PYTHON) -m pytest tests -q -p no:cacheprovider --timeout=$(TEST_TIMEOUT) $(PYTEST_ARGS)
 
-# Pre-train DenseCL and MoCo v2, fine-tune FCN-R18 from each and from random init;
-# table and plot in work_dirs/demo/ (docs/demo.md). DEMO_ARGS=--quick for the 1-minute check.
+# Pre-train DenseCL, MoCo v2 and PixPro with 3 seeds, probe them and random init, fine-tune
+# FCN-R18 from each; table, verdict and plot in work_dirs/demo/ (docs/demo.md).
+# DEMO_ARGS=--quick for the 1-minute check, DEMO_ARGS=--long for the hour-long demo.
 DEMO_ARGS ?=
 demo: setup
 	$(PYTHON) tools/demo.py $(DEMO_ARGS)

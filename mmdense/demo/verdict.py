@@ -9,11 +9,12 @@ only what the seeds support. The headline (which metrics, which methods, against
 is part of the scale file, fixed before the results were known (docs/demo.md).
 """
 import math
+import warnings
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-__all__ = ['compare', 'metric_values', 'verdict_lines']
+__all__ = ['compare', 'compare_paired', 'metric_values', 'verdict_lines']
 
 # Metric key -> name in the verdict; probe keys are FrozenProbeHook's, the others the FCN's.
 METRIC_NAMES = {'corr_res4': 'corr. res4', 'corr_res5': 'corr. res5', 'davis_jf': 'DAVIS J&F',
@@ -55,7 +56,10 @@ def compare(values: Sequence[float], baseline: Sequence[float], alpha: float = 0
     if len(values) >= 2 and len(baseline) >= 2:
         if values.std() > 0 or baseline.std() > 0:
             from scipy.stats import ttest_ind
-            p = float(ttest_ind(values, baseline, equal_var=False).pvalue)
+            with warnings.catch_warnings():
+                # Near-identical runs (the quick scale's) make scipy warn about precision.
+                warnings.simplefilter('ignore', RuntimeWarning)
+                p = float(ttest_ind(values, baseline, equal_var=False).pvalue)
         elif diff != 0:
             p = 0.0  # identical runs on each side, different means: no noise to test against
     if p is None or math.isnan(p):
@@ -63,6 +67,34 @@ def compare(values: Sequence[float], baseline: Sequence[float], alpha: float = 0
     if p < alpha:
         return dict(diff=diff, p=p, verdict='helps' if diff > 0 else 'hurts')
     return dict(diff=diff, p=p, verdict='no measurable difference')
+
+
+def compare_paired(after: Sequence[float], before: Sequence[float], alpha: float = 0.05) -> dict:
+    """Paired t-test (``scipy.stats.ttest_rel``) of ``after`` against ``before``, run by run:
+    each pre-training against its own initialisation. Same return value as :func:`compare`."""
+    after, before = np.asarray(after, np.float64), np.asarray(before, np.float64)
+    deltas = after - before
+    diff = float(deltas.mean())
+    if len(deltas) < 2:
+        return dict(diff=diff, p=None, verdict='not tested')
+    if deltas.std() == 0:
+        p = None if diff == 0 else 0.0
+    else:
+        from scipy.stats import ttest_rel
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore', RuntimeWarning)
+            p = float(ttest_rel(after, before).pvalue)
+    if p is None or math.isnan(p):
+        return dict(diff=diff, p=None, verdict='not tested')
+    if p < alpha:
+        return dict(diff=diff, p=p, verdict='helps' if diff > 0 else 'hurts')
+    return dict(diff=diff, p=p, verdict='no measurable difference')
+
+
+def _initial_values(row: dict, metric: str) -> List[float]:
+    """Per-run probe values of ``metric`` at the row's initialisation ([] without)."""
+    values = [run.get('probes', {}).get(metric) for run in row.get('runs', [row])]
+    return [] if any(v is None for v in values) else [float(v[0]) for v in values]
 
 
 def _comparison_text(name: str, result: dict) -> str:
@@ -136,4 +168,17 @@ def verdict_lines(rows: List[dict], verdict: dict, metrics: Optional[Sequence[st
                  for m in metrics if metric_values(by_name[first], m)
                  and metric_values(by_name[second], m)]
         lines.append(f'- {first} against {second}: ' + '; '.join(parts) + '.')
+    # Each pre-training against its own initialisation (the methods initialise differently,
+    # e.g. PixPro zeroes each block's last BN, so "against random init" mixes the two).
+    lines += ['', 'Each pre-trained backbone against its own initialisation (paired t-test over '
+              'the runs; added after the first run, not part of the headline):']
+    for row in rows:
+        if row.get('pretrain_s') is None:
+            continue
+        parts = [_comparison_text(METRIC_NAMES.get(m, m),
+                                  compare_paired(metric_values(row, m), _initial_values(row, m),
+                                                 alpha))
+                 for m in metrics if _initial_values(row, m)]
+        if parts:
+            lines.append(f"- {row['method']}: " + '; '.join(parts) + '.')
     return lines

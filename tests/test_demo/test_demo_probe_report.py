@@ -17,9 +17,9 @@ def test_single_run_table():
     table = probe_table([_row('DenseCL', (45.3, 34.4), (25.8, 28.8)),
                          _row('Random init', None, None, probes=False)])
     lines = table.splitlines()
-    assert lines[0] == ('| Method | k-NN top-1, init -> pre-trained | '
-                        'DAVIS J&F, init -> pre-trained |')
-    assert lines[2] == '| DenseCL | 45.3 -> 34.4 | 25.8 -> 28.8 |'
+    assert lines[0] == ('| Method | DAVIS J&F, init -> pre-trained | '
+                        'k-NN top-1, init -> pre-trained |')
+    assert lines[2] == '| DenseCL | 25.8 -> 28.8 | 45.3 -> 34.4 |'
     assert 'Random init' not in table  # no pre-training, no probes
     assert probe_table([_row('Random init', None, None, probes=False)]) == ''
 
@@ -30,4 +30,4 @@ def test_runs_are_aggregated():
     probes = rows[0]['probes']
     assert probes['knn_top1'] == (41.0, 32.0)
     assert probes['knn_top1_std'] == pytest.approx((2 ** 0.5, 8 ** 0.5))
-    assert '| DenseCL | 41.0 ± 1.4 -> 32.0 ± 2.8 | 21.0 ± 1.4 -> 28.0 ± 2.8 |' in probe_table(rows)
+    assert '| DenseCL | 21.0 ± 1.4 -> 28.0 ± 2.8 | 41.0 ± 1.4 -> 32.0 ± 2.8 |' in probe_table(rows)

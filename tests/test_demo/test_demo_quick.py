@@ -1,9 +1,11 @@
 """The one-command demo at its ``--quick`` scale, end to end (tools/demo.py --quick).
 
-One module-scoped run (about 40 s on one free core) pre-trains DenseCL and MoCo v2 for
-two epochs of two iterations, trains FCN-R18 six times for four iterations (each start
-fine-tuned and with its backbone frozen), and writes the table, the JSON and the plot
-that the tests below check.
+One module-scoped run (about 40 s on one free core, in this process: ``--jobs 1``)
+pre-trains DenseCL, MoCo v2 and PixPro for two epochs of two iterations with the quick
+probes, probes a random-init backbone, trains FCN-R18 eight times for four iterations
+(each start fine-tuned and with its backbone frozen), and writes the table, the verdict,
+the JSON and the plot that the tests below check. ``--runs 2 --jobs 2`` then runs the
+process pool.
 """
 import json
 import re
@@ -17,7 +19,8 @@ from mmengine.config import Config
 
 from mmdense.demo import aggregate_runs, load_scale, main, results_table, similarity_map
 
-ROWS = ('DenseCL', 'MoCo v2', 'Random init')
+ROWS = ('DenseCL', 'MoCo v2', 'PixPro', 'Random init')
+PRETRAINED = ROWS[:3]
 
 
 @pytest.fixture(scope='module')
@@ -25,7 +28,7 @@ def demo(tmp_path_factory):
     root = tmp_path_factory.mktemp('demo')
     threads = torch.get_num_threads()
     # One thread: the test machine's cores are shared, where intra-op threads stall.
-    results = main(['--quick', '--threads', '1', '--work-dir', str(root / 'work'),
+    results = main(['--quick', '--jobs', '1', '--threads', '1', '--work-dir', str(root / 'work'),
                     '--data-root', str(root / 'data')])
     assert torch.get_num_threads() == threads  # the demo restores the caller's setting
     return root / 'work', results
@@ -35,16 +38,20 @@ def _table_rows(text: str) -> dict:
     rows = {}
     for line in text.splitlines():
         cells = [c.strip() for c in line.strip().strip('|').split('|')]
-        if len(cells) == 7 and cells[0] in ROWS:
+        if len(cells) == len(HEADER_CELLS) and cells[0] in ROWS:
             rows[cells[0]] = cells[1:]
     return rows
 
 
-HEADER = ('| Method | Pre-train time (s) | mIoU, frozen backbone | aAcc, frozen backbone '
-          '| mIoU, fine-tuned | aAcc, fine-tuned | Transfer time (s) |')
+HEADER_CELLS = ('Method', 'Pre-train time (s)', 'corr. res4', 'DAVIS J&F', 'k-NN top-1',
+                'mIoU, fine-tuned', 'aAcc, fine-tuned', 'mIoU, frozen backbone',
+                'aAcc, frozen backbone', 'Transfer time (s)')
+HEADER = '| ' + ' | '.join(HEADER_CELLS) + ' |'
+NO_PROBES_HEADER = ('| Method | Pre-train time (s) | mIoU, fine-tuned | aAcc, fine-tuned '
+                    '| mIoU, frozen backbone | aAcc, frozen backbone | Transfer time (s) |')
 
 
-def test_table_has_three_rows_with_percentages(demo):
+def test_table_has_four_rows_with_percentages(demo):
     work_dir, _ = demo
     text = (work_dir / 'results.md').read_text()
     assert text.splitlines()[0] == HEADER
@@ -54,6 +61,30 @@ def test_table_has_three_rows_with_percentages(demo):
         assert (pre == '-') == (name == 'Random init')
         assert float(seconds) > 0 and all(0 <= float(p) <= 100 for p in percentages)
     assert re.search(r'^Seed 0, 1 run per method \(single values\)', text, re.M)
+
+
+def test_verdict_and_probe_sections(demo):
+    work_dir, results = demo
+    text = (work_dir / 'results.md').read_text()
+    assert ('**Verdict.** Headline, fixed before the first run: DenseCL and PixPro against '
+            'Random init on corr. res4, DAVIS J&F') in text
+    # One run: nothing to test the differences against, and the report says so.
+    assert 'With one run there is no spread to test against: no verdict' in text
+    rows = {r['method']: r for r in results['rows']}
+    for name in ROWS:
+        probes = rows[name]['probes']
+        assert set(probes) >= {'corr_res4', 'davis_jf', 'knn_top1'}
+        assert all(0 <= v <= 100 for pair in probes.values() for v in pair)
+    # The random-init row is probed at initialisation only: (value, value).
+    assert all(a == b for a, b in rows['Random init']['probes'].values())
+    diff = rows['DenseCL']['probes']['corr_res4'][1] - rows['Random init']['probes']['corr_res4'][1]
+    assert f'- DenseCL: corr. res4 {diff:+.1f} (p not defined): not tested' in text
+    # The before -> after table lists the pre-trained rows only.
+    assert '| DenseCL | ' in text.split('init -> pre-trained')[-1]
+    assert '| Random init |' not in text.split('corr. res4, init -> pre-trained')[-1]
+    # The probe data went under --data-root, not into the checkout.
+    assert (work_dir.parent / 'data' / 'probes' / 'quick' / 'imagenet' / 'val').is_dir()
+    assert (work_dir.parent / 'data' / 'probes' / 'quick' / 'DAVIS').is_dir()
 
 
 def test_json_matches_the_table(demo):
@@ -66,8 +97,11 @@ def test_json_matches_the_table(demo):
     rows = _table_rows(results['table'])
     assert [r['method'] for r in results['rows']] == list(ROWS)
     for row in results['rows']:
-        pre, frozen_miou, frozen_aacc, miou, aacc, seconds = rows[row['method']]
+        pre, corr, davis, knn, miou, aacc, frozen_miou, frozen_aacc, seconds = rows[row['method']]
         frozen = row['frozen']
+        probes = row['probes']
+        assert (corr, davis, knn) == tuple(f'{probes[k][1]:.1f}'
+                                           for k in ('corr_res4', 'davis_jf', 'knn_top1'))
         assert miou == f"{row['mIoU']:.2f}" and aacc == f"{row['aAcc']:.2f}"
         assert frozen_miou == f"{frozen['mIoU']:.2f}" and frozen_aacc == f"{frozen['aAcc']:.2f}"
         assert seconds == f"{row['finetune_s'] + frozen['finetune_s']:.1f}"
@@ -79,8 +113,9 @@ def test_plot_is_a_png_with_loss_curves_and_maps(demo):
     png = work_dir / 'demo.png'
     assert png.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
     image = cv2.imread(str(png))
-    # Five panels side by side (losses, image, three similarity maps), 4 in x 80 dpi each.
-    assert image is not None and image.shape[1] == 5 * 4 * 80 and image.shape[0] == 4 * 80
+    # Two rows of five panels (losses and three probe curves; image and four similarity
+    # maps), 4 in x 80 dpi each.
+    assert image is not None and image.shape[1] == 5 * 4 * 80 and image.shape[0] == 2 * 4 * 80
     assert image.std() > 10  # drawn, not blank
 
 
@@ -94,7 +129,7 @@ def test_pretrained_backbones_were_loaded(demo):
     rows = {r['method']: r for r in results['rows']}
     assert rows['Random init']['backbone'] is None
     pretrained = {}
-    for name in ('DenseCL', 'MoCo v2'):
+    for name in PRETRAINED:
         row = rows[name]
         training = torch.load(row['pretrain_checkpoint'], map_location='cpu', weights_only=False)
         online = _backbone_weights(training, 'backbone.')
@@ -108,9 +143,11 @@ def test_pretrained_backbones_were_loaded(demo):
         assert 'missing keys in source state_dict' not in log
         assert 'unexpected key in source state_dict' not in log
         pretrained[name] = online
-    # The two methods' encoders differ, so the rows are not one backbone twice.
+    # The methods' encoders differ, so the rows are not one backbone twice.
     assert not torch.equal(pretrained['DenseCL']['conv1.weight'],
                            pretrained['MoCo v2']['conv1.weight'])
+    assert not torch.equal(pretrained['DenseCL']['conv1.weight'],
+                           pretrained['PixPro']['conv1.weight'])
     # Four fine-tuning steps move the weights little: a fine-tuned backbone stays near
     # the one it was loaded from and far from the other starts.
     finetuned = {name: _backbone_weights(
@@ -149,12 +186,24 @@ def test_results_table_format():
             dict(method='Random init', pretrain_s=None, finetune_s=5.56, mIoU=3.0, aAcc=9.999,
                  frozen=dict(mIoU=1.0, aAcc=2.0, finetune_s=1.0))]
     assert results_table(rows, seed=3).splitlines() == [
-        HEADER,
+        NO_PROBES_HEADER,
         '| --- | --- | --- | --- | --- | --- | --- |',
-        '| DenseCL | 12.3 | 30.00 | 70.12 | 41.23 | 80.00 | 10.0 |',
-        '| Random init | - | 1.00 | 2.00 | 3.00 | 10.00 | 6.6 |',
+        '| DenseCL | 12.3 | 41.23 | 80.00 | 30.00 | 70.12 | 10.0 |',
+        '| Random init | - | 3.00 | 10.00 | 1.00 | 2.00 | 6.6 |',
         '',
         'Seed 3, 1 run per method (single values); FCN-R18 on the labelled demo split, CPU.',
+    ]
+    # Without the frozen protocol its columns go; with probes, theirs come (final values).
+    rows[0]['probes'] = dict(corr_res4=(50.0, 61.25), davis_jf=(20.0, 22.5))
+    rows[1]['probes'] = dict(corr_res4=(52.5, 52.5), davis_jf=(21.0, 21.0))
+    for row in rows:
+        del row['frozen']
+    assert results_table(rows, seed=0).splitlines()[:4] == [
+        '| Method | Pre-train time (s) | corr. res4 | DAVIS J&F | mIoU, fine-tuned '
+        '| aAcc, fine-tuned | Transfer time (s) |',
+        '| --- | --- | --- | --- | --- | --- | --- |',
+        '| DenseCL | 12.3 | 61.2 | 22.5 | 41.23 | 80.00 | 6.0 |',
+        '| Random init | - | 52.5 | 21.0 | 3.00 | 10.00 | 5.6 |',
     ]
 
 
@@ -180,25 +229,36 @@ def test_runs_are_aggregated_into_mean_and_sample_std():
     assert random_init['finetune_s'] == pytest.approx(5 / 3)
     assert [r['mIoU'] for r in dense['runs']] == [20.0, 22.0, 24.0]
     lines = results_table([dense, random_init], seed=5, runs=3).splitlines()
-    assert lines[2] == ('| DenseCL | 12.0 | 16.00 ± 2.00 | 75.00 ± 2.00 | 22.00 ± 2.00 '
-                        '| 72.00 ± 2.00 | 2.0 |')
-    assert lines[3] == ('| Random init | - | 20.00 ± 0.00 | 74.00 ± 0.00 | 23.00 ± 1.00 '
-                        '| 76.00 ± 0.00 | 3.3 |')
+    assert lines[2] == ('| DenseCL | 12.0 | 22.00 ± 2.00 | 72.00 ± 2.00 | 16.00 ± 2.00 '
+                        '| 75.00 ± 2.00 | 2.0 |')
+    assert lines[3] == ('| Random init | - | 23.00 ± 1.00 | 76.00 ± 0.00 | 20.00 ± 0.00 '
+                        '| 74.00 ± 0.00 | 3.3 |')
     assert lines[5].startswith('Seeds 5 to 7, 3 runs per method (mean ± sample standard deviation')
     with pytest.raises(ValueError, match='different orders'):
         aggregate_runs([per_run[0], per_run[1][::-1]])
 
 
 def test_two_quick_runs_use_their_own_seeds(tmp_path, capsys):
-    """--runs 2: each run pre-trains and fine-tunes under its own seed and work dir."""
-    results = main(['--quick', '--runs', '2', '--threads', '1', '--work-dir',
+    """--runs 2 --jobs 2: each run pre-trains and fine-tunes under its own seed and work dir,
+    in a pool of two processes, each job logging to its own file."""
+    results = main(['--quick', '--runs', '2', '--jobs', '2', '--work-dir',
                     str(tmp_path / 'work'), '--data-root', str(tmp_path / 'data')])
     out = capsys.readouterr().out
-    # Stage headers between the Runners' logs, one per step of each run.
+    # One line per finished job; the Runners' logs go to the jobs' files.
+    assert '24 jobs (2 run(s) of 3 pre-trainings' in out and '2 at a time' in out
     for seed in (0, 1):
-        assert f'===== [demo] seed {seed}: pre-training DenseCL (' in out
-        assert f'===== [demo] seed {seed}: transfer from Random init' in out
+        assert re.search(rf'===== \[demo\] done \d+/24: seed {seed}: pre-training DenseCL \(', out)
+        assert re.search(rf'done \d+/24: seed {seed}: transfer from Random init, frozen', out)
+        assert re.search(rf'done \d+/24: seed {seed}: probes of random init', out)
     assert "===== [demo] scale 'quick': writing the demo data" in out
+    assert 'Epoch(train)' not in out
+    log = tmp_path / 'work' / 'run1' / 'pretrain' / 'pixpro' / 'job.log'
+    assert 'Epoch(train) [2][2/2]' in log.read_text() and 'Probe (epoch 2' in log.read_text()
+    assert results['jobs'] == 2 and results['threads'] == 1
+    verdict = results['table'].split('**Verdict.**')[1]
+    assert "(Welch's t-test over 2 runs, alpha 0.05)" in verdict
+    assert re.search(r'^- \*\*DenseCL: .+\.\*\*$', verdict, re.M)
+    assert re.search(r'^- DenseCL against MoCo v2: corr\. res4 [+-]\d', verdict, re.M)
     assert results['runs'] == 2
     table = (tmp_path / 'work' / 'results.md').read_text()
     assert re.search(r'^Seeds 0 to 1, 2 runs per method \(mean ± sample standard deviation',
@@ -212,6 +272,7 @@ def test_two_quick_runs_use_their_own_seeds(tmp_path, capsys):
         assert f"{row['mIoU']:.2f} ± {row['mIoU_std']:.2f}" in table
         for run, r in enumerate(row['runs']):
             assert f'{tmp_path}/work/run{run}/' in r['checkpoint']
+            assert r['probes'] and all(k in row['probes'] for k in r['probes'])
     dense = {r['method']: r for r in results['rows']}['DenseCL']['runs']
     weights = [torch.load(r['pretrain_checkpoint'], map_location='cpu',
                           weights_only=False)['state_dict']['backbone.conv1.weight'] for r in dense]

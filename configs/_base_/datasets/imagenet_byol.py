@@ -40,7 +40,8 @@ view_pipeline2 = [
     dict(type='RandomApply', transforms=[dict(type='Solarize', threshold=128)], prob=0.2),
 ]
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    # reduced_decode: see imagenet_mocov2.py (off: the authors' pipeline exactly).
+    dict(type='LoadImageFromFile', reduced_decode=False),
     dict(type='MultiView', num_views=[1, 1], transforms=[view_pipeline1, view_pipeline2]),
     dict(type='PackSelfSupInputs', meta_keys=['img_path']),
 ]

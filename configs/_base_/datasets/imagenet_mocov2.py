@@ -21,7 +21,13 @@ view_pipeline = [
     dict(type='RandomFlipWithBox', prob=0.5, direction='horizontal'),
 ]
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    # reduced_decode=True samples each crop from the JPEG header and decodes at 1/2, 1/4 or
+    # 1/8 size when the crop still has >= 1 source pixel per output pixel along each side
+    # (docs/benchmarks.md): same crops and boxes, pixels differ by resampling only. Off here,
+    # to keep the authors' pipeline exactly; on ImageNet-sized (500 x 375) images no 224 px
+    # crop allows a reduction anyway. Switch: --cfg-options
+    # train_dataloader.dataset.pipeline.0.reduced_decode=True
+    dict(type='LoadImageFromFile', reduced_decode=False),
     dict(type='MultiView', num_views=2, transforms=[view_pipeline]),
     dict(type='PackSelfSupInputs', meta_keys=['img_path']),
 ]

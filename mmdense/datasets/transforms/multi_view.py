@@ -5,6 +5,7 @@ from mmcv.transforms import BaseTransform, Compose
 from mmengine.registry import DefaultScope
 
 from mmdense.registry import TRANSFORMS
+from .loading import materialize_image
 
 
 @TRANSFORMS.register_module()
@@ -21,6 +22,12 @@ class MultiView(BaseTransform):
     number of views), holding each view's value (None where a view lacks the
     key); other keys stay as they were. Because views share the input's
     objects, view transforms must not modify arrays in place.
+
+    A JPEG that ``LoadImageFromFile(reduced_decode=True)`` left undecoded
+    (``lazy_img``) is shared by the views, so its decodes are too; it is decoded at
+    full size first unless every view pipeline starts with a transform that takes it
+    (``accepts_lazy_img``, e.g. ``RandomResizedCropWithBox``), and dropped from the
+    output.
 
     View transforms are built in the current default scope, or in ``'mmdense'``
     when none is set (nested wrappers such as mmcv's ``RandomApply`` build
@@ -57,6 +64,13 @@ class MultiView(BaseTransform):
             dict | None: ``results`` with per-view lists, or None when a view
             pipeline rejected the sample (the dataset then draws another).
         """
+        if 'lazy_img' in results:
+            if self._takes_lazy_img:
+                results['lazy_img'].views_to_come = sum(self.num_views)
+            else:
+                results = materialize_image(results)
+                if results is None:
+                    return None
         views = []
         for pipeline, count in zip(self.pipelines, self.num_views):
             for _ in range(count):
@@ -70,9 +84,16 @@ class MultiView(BaseTransform):
             if key not in results or value is not results[key]
         }
         merged = results.copy()
+        merged.pop('lazy_img', None)  # releases the encoded file and its decodes
         for key in sorted(per_view_keys):
             merged[key] = [view.get(key) for view in views]
         return merged
+
+    @property
+    def _takes_lazy_img(self) -> bool:
+        return all(
+            pipeline.transforms and getattr(pipeline.transforms[0], 'accepts_lazy_img', False)
+            for pipeline in self.pipelines)
 
     def __repr__(self) -> str:
         return f'{self.__class__.__name__}(num_views={self.num_views}, pipelines={self.pipelines})'

@@ -5,6 +5,7 @@ import torch
 from mmengine.model import ImgDataPreprocessor
 
 from mmdense.registry import MODELS
+from . import photometric_augment  # noqa: F401 (registers the augmentation and its ops)
 
 
 @MODELS.register_module()
@@ -25,6 +26,12 @@ class SelfSupDataPreprocessor(ImgDataPreprocessor):
     normalised; views whose images differ in size are padded as
     :class:`~mmengine.model.ImgDataPreprocessor` pads.
 
+    With ``photometric`` (the ``_device-aug`` dataset configs), training batches also get the
+    photometric half of the view pipelines here, batched on the device, before
+    normalisation: colour jitter, grayscale, blur, solarisation with per-sample parameters
+    (:class:`BatchedPhotometricAugment`). Geometry (crop, flip and their view boxes) stays in
+    the workers. Evaluation batches (``training=False``) are not augmented.
+
     Args:
         mean: Per-channel mean, RGB order when ``to_rgb``, 0-255 scale.
         std: Per-channel standard deviation, same order and scale.
@@ -32,6 +39,8 @@ class SelfSupDataPreprocessor(ImgDataPreprocessor):
         pad_size_divisor: Pad each view's batch to a multiple of this size.
         pad_value: Value of padded pixels.
         non_blocking: Copy to the device asynchronously.
+        photometric: Config of a :class:`BatchedPhotometricAugment` (``type`` optional), or
+            None for none.
     """
 
     def __init__(self,
@@ -40,7 +49,8 @@ class SelfSupDataPreprocessor(ImgDataPreprocessor):
                  to_rgb: bool = True,
                  pad_size_divisor: int = 1,
                  pad_value: float = 0,
-                 non_blocking: bool = False) -> None:
+                 non_blocking: bool = False,
+                 photometric: dict | None = None) -> None:
         super().__init__(
             mean=mean,
             std=std,
@@ -48,20 +58,26 @@ class SelfSupDataPreprocessor(ImgDataPreprocessor):
             pad_value=pad_value,
             bgr_to_rgb=to_rgb,
             non_blocking=non_blocking)
+        self.photometric = None
+        if photometric is not None:
+            self.photometric = MODELS.build(dict(type='BatchedPhotometricAugment', **photometric))
 
     def forward(self, data: dict, training: bool = False) -> dict:
         """Turn collated views into normalised float batches on the device.
 
         Args:
             data: ``dict(inputs=..., data_samples=...)`` from the data loader.
-            training: Unused; pre-processing is the same in both modes.
+            training: Apply ``photometric`` (training batches only).
 
         Returns:
             dict: ``inputs``, a list of V float32 (N, 3, H, W) tensors, and
             ``data_samples`` on the device (view boxes and metadata untouched).
         """
         data = self.cast_data(data)
-        views = [self._normalize_view(view) for view in self._split_views(data['inputs'])]
+        views = self._split_views(data['inputs'])
+        if training and self.photometric is not None:
+            views = self._augment(views)
+        views = [self._normalize_view(view) for view in views]
         return dict(inputs=views, data_samples=data.get('data_samples'))
 
     @staticmethod
@@ -82,6 +98,25 @@ class SelfSupDataPreprocessor(ImgDataPreprocessor):
         raise TypeError('inputs must be a list over views of lists of (C, H, W) tensors or '
                         'of (N, C, H, W) tensors, a list of (C, H, W) tensors, or an '
                         f'(N, C, H, W) tensor; got {type(inputs)}')
+
+    def _augment(self, views: list) -> list[torch.Tensor]:
+        """Photometric augmentation of uint8 views, returned as float images in input order."""
+        batches = []
+        for view in views:
+            if not isinstance(view, torch.Tensor):
+                if len({tuple(t.shape) for t in view}) != 1:
+                    raise ValueError('device photometric augmentation needs the images of a view '
+                                     'to have one size (the worker pipeline crops to one)')
+                view = torch.stack(list(view))
+            if view.shape[1] != 3:
+                raise ValueError('photometric augmentation needs 3-channel images, got '
+                                 f'{tuple(view.shape)}')
+            batches.append(view)
+        # The ops work on RGB; the images keep the loading order around them, so that
+        # normalisation below is the same as without augmentation.
+        order = [2, 1, 0] if self._channel_conversion else [0, 1, 2]
+        augmented = self.photometric([view[:, order].float() for view in batches])
+        return [view[:, order] for view in augmented]
 
     def _normalize_view(self, view: torch.Tensor | Sequence[torch.Tensor]) -> torch.Tensor:
         """Stack, convert and normalise one view's batch, (N, 3, H, W) float32."""
