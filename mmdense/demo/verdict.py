@@ -62,6 +62,11 @@ def compare(values: Sequence[float], baseline: Sequence[float], alpha: float = 0
                 p = float(ttest_ind(values, baseline, equal_var=False).pvalue)
         elif diff != 0:
             p = 0.0  # identical runs on each side, different means: no noise to test against
+    return _judge(diff, p, alpha)
+
+
+def _judge(diff: float, p: Optional[float], alpha: float) -> dict:
+    """The verdict on a difference of means ``diff`` with two-sided p-value ``p``."""
     if p is None or math.isnan(p):
         return dict(diff=diff, p=None, verdict='not tested')
     if p < alpha:
@@ -84,11 +89,7 @@ def compare_paired(after: Sequence[float], before: Sequence[float], alpha: float
         with warnings.catch_warnings():
             warnings.simplefilter('ignore', RuntimeWarning)
             p = float(ttest_rel(after, before).pvalue)
-    if p is None or math.isnan(p):
-        return dict(diff=diff, p=None, verdict='not tested')
-    if p < alpha:
-        return dict(diff=diff, p=p, verdict='helps' if diff > 0 else 'hurts')
-    return dict(diff=diff, p=p, verdict='no measurable difference')
+    return _judge(diff, p, alpha)
 
 
 def _initial_values(row: dict, metric: str) -> List[float]:
