@@ -20,7 +20,6 @@ user can see the 8-minute budget being kept.
 """
 import argparse
 import glob
-import json
 import os
 import os.path as osp
 import time
@@ -83,14 +82,6 @@ def step_rows(configs: Dict[str, str], batch_sizes: Sequence[int], image_size: i
     return rows
 
 
-def _scalars(work_dir: str) -> List[dict]:
-    paths = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))
-    if not paths:
-        raise FileNotFoundError(f'no scalars.json under {work_dir}: the run logged nothing')
-    with open(paths[-1]) as f:
-        return [json.loads(line) for line in f if line.strip()]
-
-
 def end_to_end_rows(configs: Dict[str, str], image_dir: str, work_dir: str, batch_size: int,
                     iters: int, workers: int, device: str, amp: Optional[str],
                     skip: int = 2) -> List[dict]:
@@ -104,6 +95,7 @@ def end_to_end_rows(configs: Dict[str, str], image_dir: str, work_dir: str, batc
     from mmengine.config import Config
 
     from mmdense.apis.train import train
+    from .training_curves import read_scalars
     num_images = len(glob.glob(osp.join(image_dir, '**', '*.jpg'), recursive=True))
     rows = []
     for name, path in configs.items():
@@ -150,7 +142,7 @@ def end_to_end_rows(configs: Dict[str, str], image_dir: str, work_dir: str, batc
         cfg.launcher = 'none'
         start = time.perf_counter()
         train(cfg)
-        records = [r for r in _scalars(out) if 'data_time' in r][skip:]
+        records = [r for r in read_scalars(out) if 'data_time' in r][skip:]
         if not records:
             raise RuntimeError(f'{name}: fewer than {skip + 1} logged iterations; '
                                'raise --e2e-iters')

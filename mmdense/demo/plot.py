@@ -78,16 +78,12 @@ def _loss_curves(pretrain_dir: str) -> Dict[str, tuple]:
     return curves
 
 
-def _probe_curves(work_dirs: List[str], key: str) -> Optional[tuple]:
-    """(iterations, mean, min, max) of probe ``key`` over the runs in ``work_dirs``; None when
-    a run did not log it."""
-    from mmdense.analysis.training_curves import curves, read_scalars
-    series = []
-    for work_dir in work_dirs:
-        run = curves(read_scalars(work_dir)).get(f'probe/{key}')
-        if run is None:
-            return None
-        series.append(run)
+def _probe_curves(runs: List[dict], key: str) -> Optional[tuple]:
+    """(iterations, mean, min, max) of probe ``key`` over ``runs`` (each run's
+    :func:`~mmdense.analysis.training_curves.curves`); None when a run did not log it."""
+    series = [run.get(f'probe/{key}') for run in runs]
+    if not series or any(s is None for s in series):
+        return None
     steps = series[0][0]
     if any(list(s[0]) != list(steps) for s in series):
         return None  # runs probed at other iterations: nothing to average
@@ -125,6 +121,7 @@ def plot_demo(pretrain_cfg: Config, pretrain_dirs: Dict[str, List[str]],
     matplotlib.use('Agg')  # no display needed
     import matplotlib.pyplot as plt
 
+    from mmdense.analysis.training_curves import curves, read_scalars
     from .report import PROBE_COLUMNS
 
     scene = render_labelled_scene(seed, 'val', 0, image_size, OBJECT_CATEGORIES, 16)
@@ -143,9 +140,11 @@ def plot_demo(pretrain_cfg: Config, pretrain_dirs: Dict[str, List[str]],
             axes[0, 0].plot(iters, values, label=f'{name} {key}')
     axes[0, 0].set(title='Pre-training losses (first run)', xlabel='iteration', ylabel='loss')
     axes[0, 0].legend(fontsize=7)
+    run_curves = {name: [curves(read_scalars(d)) for d in work_dirs]
+                  for name, work_dirs in pretrain_dirs.items()}
     for ax, (key, title) in zip(axes[0, 1:], PROBE_COLUMNS.items()):
         for name, work_dirs in pretrain_dirs.items():
-            curve = _probe_curves(work_dirs, key)
+            curve = _probe_curves(run_curves[name], key)
             if curve is None:
                 continue
             steps, mean, low, high = curve

@@ -19,6 +19,7 @@ Steps 2 and 3 are independent jobs, run side by side in one-thread processes
 (:mod:`mmdense.demo.jobs`).
 """
 import argparse
+import copy
 import json
 import os
 import os.path as osp
@@ -112,10 +113,10 @@ def _rebase_probe_data(cfg: Config, probes_root: Optional[str]) -> None:
                     probe[key] = probes_root + path[len(PROBE_DATA_PREFIX):]
 
 
-def probe_configs(config: str, probes_root: Optional[str] = None) -> List[dict]:
-    """The probes of the ``FrozenProbeHook`` of a pre-training config ([] without one), their
-    demo data moved under ``probes_root``."""
-    cfg = Config.fromfile(config)
+def probe_configs(cfg: Config, probes_root: Optional[str] = None) -> List[dict]:
+    """The probes of the ``FrozenProbeHook`` of a loaded pre-training config ([] without one),
+    their demo data moved under ``probes_root`` (``cfg`` itself is not changed)."""
+    cfg = copy.deepcopy(cfg)
     _rebase_probe_data(cfg, probes_root)
     for hook in cfg.get('custom_hooks', []):
         if hook.get('type') == 'FrozenProbeHook':
@@ -173,14 +174,15 @@ def probe_random_init(config: str, seed: int, probes_root: Optional[str] = None)
     from mmdense.registry import MODELS, PROBES
     from mmdense.utils import register_all_modules
     register_all_modules()
-    probes = probe_configs(config, probes_root)
+    cfg = Config.fromfile(config)
+    probes = probe_configs(cfg, probes_root)
     if not probes:
         raise KeyError(f'{config}: no FrozenProbeHook in custom_hooks, so the random-init '
                        'row has no probes to run; name a config with one in the scale\'s '
                        '`random_init_from`.')
     start = time.perf_counter()
     torch.manual_seed(seed)
-    backbone = MODELS.build(Config.fromfile(config).model.backbone)
+    backbone = MODELS.build(cfg.model.backbone)
     backbone.init_weights()
     results = {}
     for probe in probes:
@@ -303,9 +305,10 @@ def _run_demo(work_dir: str, data_root: str, scale: Config, seed: int, runs: int
     _stage(f'scale {scale.name!r}: writing the demo data under {root} and {probes_root} '
            '(if missing)')
     for config in scale.pretrain.values():
-        dataset = Config.fromfile(config).train_dataloader.dataset
+        cfg = Config.fromfile(config)
+        dataset = cfg.train_dataloader.dataset
         generate_demo_data(root, dataset.num_images, dataset.image_size, seed)
-        _write_probe_data(config, probes_root)
+        _write_probe_data(cfg, probes_root)
     ade_root = generate_labelled_demo_data(osp.join(root, 'labelled'), ('ade20k', ),
                                            seed=seed, **scale.labelled)['ade20k']
     graph = _job_graph(scale, root, ade_root, probes_root, work_dir, seed, runs)
@@ -355,12 +358,12 @@ def _run_demo(work_dir: str, data_root: str, scale: Config, seed: int, runs: int
     return results
 
 
-def _write_probe_data(config: str, probes_root: str) -> None:
+def _write_probe_data(cfg: Config, probes_root: str) -> None:
     """Build the config's probes once here, which writes their demo data (and checks it)."""
     from mmdense.registry import PROBES
     from mmdense.utils import register_all_modules
     register_all_modules()
-    for probe in probe_configs(config, probes_root):
+    for probe in probe_configs(cfg, probes_root):
         PROBES.build(probe)
 
 
