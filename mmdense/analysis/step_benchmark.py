@@ -55,22 +55,29 @@ def _build_mmpretrain_model(config: str, queue_len: Optional[int]) -> torch.nn.M
     return model
 
 
-def build_model_for_benchmark(config: str, queue_len: Optional[int] = None) -> torch.nn.Module:
+def build_model_for_benchmark(config: str, queue_len: Optional[int] = None,
+                              channels_last: Optional[bool] = None) -> torch.nn.Module:
     """Build and initialise the model of ``config`` (no data, no Runner).
 
     ``config`` is an mmdense config path, ``mmpretrain::<path in mmpretrain's
     configs>`` for the mmpretrain reference implementation, or
     ``supervised::resnet<depth>`` (e.g. ``supervised::resnet50``) for a supervised
-    classification step (:class:`SupervisedResNetReference`).
+    classification step (:class:`SupervisedResNetReference`). ``channels_last`` None
+    keeps each model's own memory format (an mmdense config's
+    ``data_preprocessor.channels_last``; the default layout for the others), True or
+    False imposes one.
     """
-    if config.startswith(MMPRETRAIN_PREFIX):
-        return _build_mmpretrain_model(config, queue_len)
-    if config.startswith(SUPERVISED_PREFIX):
-        depth = config[len(SUPERVISED_PREFIX):]
-        if depth not in ('18', '34', '50', '101', '152'):
-            raise ValueError(f'{config}: expected supervised::resnet18/34/50/101/152.')
-        model = SupervisedResNetReference(int(depth))
-        model.init_weights()
+    if config.startswith(MMPRETRAIN_PREFIX) or config.startswith(SUPERVISED_PREFIX):
+        if config.startswith(MMPRETRAIN_PREFIX):
+            model = _build_mmpretrain_model(config, queue_len)
+        else:
+            depth = config[len(SUPERVISED_PREFIX):]
+            if depth not in ('18', '34', '50', '101', '152'):
+                raise ValueError(f'{config}: expected supervised::resnet18/34/50/101/152.')
+            model = SupervisedResNetReference(int(depth))
+            model.init_weights()
+        if channels_last:
+            model = model.to(memory_format=torch.channels_last)
         return model
     cfg = Config.fromfile(config)
     model_cfg = cfg.model.copy()
@@ -78,9 +85,20 @@ def build_model_for_benchmark(config: str, queue_len: Optional[int] = None) -> t
         model_cfg['data_preprocessor'] = cfg.data_preprocessor
     if queue_len is not None and 'queue_len' in model_cfg:
         model_cfg['queue_len'] = queue_len
+    if channels_last is not None:
+        model_cfg['data_preprocessor'] = dict(model_cfg.get('data_preprocessor') or
+                                              dict(type='SelfSupDataPreprocessor'),
+                                              channels_last=channels_last)
     model = MODELS.build(model_cfg)
     model.init_weights()
     return model
+
+
+def uses_channels_last(model: torch.nn.Module) -> bool:
+    """Whether ``model`` keeps its convolution weights in the channels-last format."""
+    weights = [p for p in model.parameters() if p.dim() == 4]
+    return bool(weights) and all(
+        p.is_contiguous(memory_format=torch.channels_last) for p in weights)
 
 
 def _init_single_process_group(device: str) -> bool:
@@ -134,7 +152,7 @@ def benchmark_steps(configs: List[str],
                     queue_len: Optional[int] = None,
                     seed: int = 0,
                     amp: Optional[str] = None,
-                    channels_last: bool = False,
+                    channels_last: Optional[bool] = None,
                     process_group: Optional[bool] = None) -> Dict[str, Dict[str, float]]:
     """Median step time of each config's model on the same synthetic two-view batch.
 
@@ -154,12 +172,16 @@ def benchmark_steps(configs: List[str],
         seed: Seed of the synthetic inputs and model initialisation.
         amp: None, ``'fp16'`` (autocast + GradScaler, as mmengine's AmpOptimWrapper)
             or ``'bf16'`` (autocast only).
-        channels_last: Convert models and inputs to the channels-last memory format.
+        channels_last: None: each model in its own memory format (ours as its config's
+            ``data_preprocessor.channels_last``, mmpretrain's and the supervised reference
+            in the default layout, as shipped); True or False: all models and inputs in the
+            channels-last or the default format.
         process_group: Run under a 1-process group (shuffle-BN paths on); default:
             only when an mmpretrain model is compared, which needs one.
 
     Returns:
-        dict: Per config, ``step_s`` (median) and ``images_per_s``; on CUDA also
+        dict: Per config, ``step_s`` (median), ``images_per_s`` and ``channels_last``
+        (whether the model ran in that format); on CUDA also
         ``model_mb`` (parameters, buffers and optimizer state resident before the
         timed steps) and ``step_peak_mb`` (the extra peak one step of that model
         needs, measured in a separate untimed step so interleaving does not mix
@@ -183,9 +205,7 @@ def benchmark_steps(configs: List[str],
     runs = []
     for config in configs:
         torch.manual_seed(seed)
-        model = build_model_for_benchmark(config, queue_len).to(device).train()
-        if channels_last:
-            model = model.to(memory_format=torch.channels_last)
+        model = build_model_for_benchmark(config, queue_len, channels_last).to(device).train()
         optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.01,
                                     momentum=0.9)
         scaler = torch.amp.GradScaler('cuda') if amp == 'fp16' else None
@@ -232,7 +252,8 @@ def benchmark_steps(configs: List[str],
     results = {}
     for run in runs:
         median = statistics.median(run['times'])
-        results[run['config']] = dict(step_s=median, images_per_s=batch_size / median)
+        results[run['config']] = dict(step_s=median, images_per_s=batch_size / median,
+                                      channels_last=uses_channels_last(run['model']))
         for key in ('model_mb', 'step_peak_mb'):
             if key in run:
                 results[run['config']][key] = run[key]

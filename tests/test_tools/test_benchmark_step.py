@@ -2,7 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from mmdense.analysis.step_benchmark import benchmark_steps, build_model_for_benchmark
+from mmdense.analysis.step_benchmark import (benchmark_steps, build_model_for_benchmark,
+                                             uses_channels_last)
 
 ROOT = Path(__file__).resolve().parents[2]
 DENSECL = str(ROOT / 'configs/densecl/densecl_r18_demo.py')
@@ -27,7 +28,7 @@ def test_channels_last_and_process_group_paths_run_on_cpu(monkeypatch):
     monkeypatch.setenv('MASTER_PORT', '29731')
     results = benchmark_steps([DENSECL], batch_size=2, image_size=64, warmup=0, repeats=1,
                               channels_last=True, process_group=True)
-    assert results[DENSECL]['step_s'] > 0
+    assert results[DENSECL]['step_s'] > 0 and results[DENSECL]['channels_last'] is True
     import torch.distributed as dist
     if dist.is_initialized():  # leave no group behind for other tests
         dist.destroy_process_group()
@@ -61,3 +62,16 @@ def test_supervised_reference_is_a_one_view_classification_step():
     assert results['supervised::resnet18']['step_s'] > 0
     with pytest.raises(ValueError, match='supervised::resnet18/34/50'):
         build_model_for_benchmark('supervised::resnet42')
+
+
+def test_each_model_runs_in_its_own_memory_format_unless_one_is_imposed(tmp_path):
+    """None: ours as the config says, the references as shipped; True/False: all of them."""
+    config = tmp_path / 'densecl_channels_last.py'
+    config.write_text(f"_base_ = '{DENSECL}'\ndata_preprocessor = dict(channels_last=True)\n")
+    ours, reference = str(config), 'supervised::resnet18'
+    formats = {(c, imposed): uses_channels_last(build_model_for_benchmark(c, 16, imposed))
+               for c in (ours, DENSECL, reference) for imposed in (None, True, False)}
+    assert [formats[c, None] for c in (ours, DENSECL, reference)] == [True, False, False]
+    assert all(formats[c, True] and not formats[c, False] for c in (ours, DENSECL, reference))
+    results = benchmark_steps([ours, DENSECL], batch_size=2, image_size=32, warmup=0, repeats=1)
+    assert [results[c]['channels_last'] for c in (ours, DENSECL)] == [True, False]

@@ -42,6 +42,8 @@ class BaseSelfSupervisor(BaseModel):
     num_views: int = 2
     #: Loss config used when the ``loss`` argument is None (None: the algorithm has none).
     default_loss: Optional[dict] = None
+    #: State-dict prefix of the encoder that transfer extracts by default.
+    transfer_encoder: str = 'backbone'
 
     def __init__(self,
                  backbone: dict,
@@ -59,6 +61,34 @@ class BaseSelfSupervisor(BaseModel):
             check_pretraining_part(self.neck, 'model.neck')
         loss = loss if loss is not None else self.default_loss
         self.criterion = MODELS.build(loss) if loss is not None else None
+        if self.channels_last:
+            # Here already, before the Runner wraps the model in DDP (whose gradient buckets
+            # take the parameters' layout) and before momentum copies are made of them.
+            self.to(memory_format=torch.channels_last)
+
+    @property
+    def channels_last(self) -> bool:
+        """Whether batches and weights use the channels-last memory format.
+
+        Set by the data preprocessor's ``channels_last`` (the R50 configs turn it on).
+        """
+        return bool(getattr(self.data_preprocessor, 'channels_last', False))
+
+    def init_weights(self) -> None:
+        """Initialise as configured, in the default layout, then move to channels-last if asked.
+
+        Random initialisers fill a tensor in memory order, so initialising in the
+        channels-last layout would draw other weights from the same seed; the
+        round trip keeps a seed's weights the same in both layouts. The moves are in
+        place (``param.data``), so optimisers and DDP keep their parameters; the
+        second one also catches parts a subclass built after ``__init__`` (PixPro's
+        PPM), and a checkpoint loaded later is copied into this layout.
+        """
+        if self.channels_last:
+            self.to(memory_format=torch.contiguous_format)
+        super().init_weights()
+        if self.channels_last:
+            self.to(memory_format=torch.channels_last)
 
     def train(self, mode: bool = True) -> 'BaseSelfSupervisor':
         """Set the training mode; in training mode, refuse norm layers left in eval mode."""
@@ -101,6 +131,9 @@ class BaseSelfSupervisor(BaseModel):
         batch_sizes = {int(view.shape[0]) for view in inputs}
         if len(batch_sizes) != 1:
             raise ValueError(f'{name} got views with different batch sizes {sorted(batch_sizes)}.')
+        if self.channels_last:
+            # A no-op for the preprocessor's batches; converts those handed in directly.
+            inputs = [view.contiguous(memory_format=torch.channels_last) for view in inputs]
         return inputs
 
 

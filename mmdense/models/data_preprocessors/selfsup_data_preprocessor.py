@@ -41,6 +41,12 @@ class SelfSupDataPreprocessor(ImgDataPreprocessor):
         non_blocking: Copy to the device asynchronously.
         photometric: Config of a :class:`BatchedPhotometricAugment` (``type`` optional), or
             None for none.
+        channels_last: Hand the views on in the channels-last memory format, and have the
+            algorithm keep its weights in it (:meth:`BaseSelfSupervisor.init_weights`). The
+            convolutions and BatchNorms of a ResNet then skip their layout reorders: on
+            CPU (oneDNN) a ResNet-50 step is about 15-20% faster, on GPUs it is what lets
+            the tensor cores run under autocast. Values are the same up to float rounding
+            (summation order), not bit-identical to the default layout.
     """
 
     def __init__(self,
@@ -50,7 +56,8 @@ class SelfSupDataPreprocessor(ImgDataPreprocessor):
                  pad_size_divisor: int = 1,
                  pad_value: float = 0,
                  non_blocking: bool = False,
-                 photometric: dict | None = None) -> None:
+                 photometric: dict | None = None,
+                 channels_last: bool = False) -> None:
         super().__init__(
             mean=mean,
             std=std,
@@ -58,6 +65,7 @@ class SelfSupDataPreprocessor(ImgDataPreprocessor):
             pad_value=pad_value,
             bgr_to_rgb=to_rgb,
             non_blocking=non_blocking)
+        self.channels_last = channels_last
         self.photometric = None
         if photometric is not None:
             self.photometric = MODELS.build(dict(type='BatchedPhotometricAugment', **photometric))
@@ -78,6 +86,8 @@ class SelfSupDataPreprocessor(ImgDataPreprocessor):
         if training and self.photometric is not None:
             views = self._augment(views)
         views = [self._normalize_view(view) for view in views]
+        if self.channels_last:
+            views = [view.contiguous(memory_format=torch.channels_last) for view in views]
         return dict(inputs=views, data_samples=data.get('data_samples'))
 
     @staticmethod
