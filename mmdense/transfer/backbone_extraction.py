@@ -1,7 +1,11 @@
 """Extract a pre-trained ResNet backbone from an mmdense checkpoint for transfer.
 
 MoCo v2 and DenseCL hold the online (query) encoder at state-dict prefix
-``backbone.`` and the EMA key encoder at ``momentum_backbone.``. Downstream
+``backbone.`` and the EMA key encoder at ``momentum_backbone.``. Which one
+transfers is the algorithm's ``transfer_encoder`` (``backbone`` unless the
+method's authors transfer the teacher, as SlotCon's do); without an explicit
+choice it is read from the algorithm type in the checkpoint's ``meta['cfg']``
+(the config text the Runner stores). Downstream
 detection/segmentation wants only one of them, as a plain ResNet state dict that
 ``torch.load`` reads under its ``weights_only`` default. This module picks one
 encoder, checks it against the key set and shapes of an ``mmdet`` ResNet of the
@@ -11,6 +15,7 @@ detectron2 ``.pkl``.
 The command-line wrapper is ``tools/model_converters/extract_backbone.py``.
 """
 import argparse
+import ast
 import io
 import os.path as osp
 import pickle
@@ -21,6 +26,7 @@ import torch
 
 from mmdense.utils.atomic_file_backend import atomic_write_bytes
 from mmdense.version import __version__
+from .vit_extraction import extract_vit, is_vit_state
 
 ENCODERS = ('backbone', 'momentum_backbone')
 FORMATS = ('mmdet', 'torchvision', 'detectron2')
@@ -30,6 +36,12 @@ _LAYER_BLOCK = re.compile(r'^layer(\d)\.(\d+)\.')
 
 def _load_source(checkpoint: Union[dict, str]) -> Tuple[Dict[str, torch.Tensor], str]:
     """Return the flat state dict of ``checkpoint`` and a name for its source."""
+    state, source, _ = _load_checkpoint(checkpoint)
+    return state, source
+
+
+def _load_checkpoint(checkpoint: Union[dict, str]) -> Tuple[Dict[str, torch.Tensor], str, dict]:
+    """The flat state dict, a name for the source, and the checkpoint dict itself."""
     if isinstance(checkpoint, str):
         # Runner checkpoints carry mmengine/numpy objects in ``meta`` and
         # ``message_hub``; the loader allow-lists exactly those.
@@ -43,7 +55,57 @@ def _load_source(checkpoint: Union[dict, str]) -> Tuple[Dict[str, torch.Tensor],
     state = checkpoint.get('state_dict', checkpoint)
     if not isinstance(state, dict):
         raise ValueError("The checkpoint's 'state_dict' is not a dict.")
-    return state, source
+    return state, source, checkpoint
+
+
+def _algorithm_type(cfg_text: str) -> Optional[str]:
+    """The ``type`` of the top-level ``model = dict(...)`` in a config text, or None.
+
+    The text is parsed, never executed: it comes from a checkpoint file.
+    """
+    try:
+        tree = ast.parse(cfg_text)
+    except SyntaxError:
+        return None
+    for node in tree.body:
+        if (isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == 'model' for t in node.targets)
+                and isinstance(node.value, ast.Call)):
+            for kw in node.value.keywords:
+                if kw.arg == 'type' and isinstance(kw.value, ast.Constant):
+                    return str(kw.value.value)
+    return None
+
+
+def default_encoder(checkpoint: dict) -> Tuple[str, str]:
+    """The encoder a checkpoint's algorithm transfers, and why.
+
+    The algorithm type comes from ``meta['cfg']``; its class's ``transfer_encoder``
+    (:class:`~mmdense.models.algorithms.BaseSelfSupervisor`: ``'backbone'``;
+    SlotCon: ``'momentum_backbone'``) is the answer. Checkpoints without a
+    readable config, or of an unknown type, get ``'backbone'``.
+
+    Args:
+        checkpoint: A loaded checkpoint dict.
+
+    Returns:
+        tuple: ``(encoder, reason)``, the reason a sentence for the user.
+    """
+    meta = checkpoint.get('meta') if isinstance(checkpoint, dict) else None
+    cfg_text = meta.get('cfg') if isinstance(meta, dict) else None
+    algo = _algorithm_type(cfg_text) if isinstance(cfg_text, str) else None
+    if algo is None:
+        return 'backbone', ('the checkpoint records no config (meta["cfg"]), so the online '
+                            'encoder is taken')
+    from mmdense.registry import MODELS
+    from mmdense.utils import register_all_modules
+    register_all_modules(init_default_scope=False)
+    cls = MODELS.get(algo)
+    encoder = getattr(cls, 'transfer_encoder', None) if isinstance(cls, type) else None
+    if encoder not in ENCODERS:
+        return 'backbone', (f'its algorithm {algo!r} is not an mmdense algorithm with a '
+                            'transfer_encoder, so the online encoder is taken')
+    return encoder, f'the default of its algorithm {algo} (transfer_encoder)'
 
 
 def infer_resnet_arch(state: Dict[str, torch.Tensor]) -> Tuple[int, int]:
@@ -138,7 +200,7 @@ def to_detectron2_key(key: str) -> str:
 
 
 def extract_backbone(checkpoint: Union[dict, str],
-                     encoder: str = 'backbone',
+                     encoder: Optional[str] = None,
                      fmt: str = 'mmdet',
                      depth: Optional[int] = None) -> dict:
     """Pick one encoder of a pre-training checkpoint as a validated ResNet checkpoint.
@@ -147,7 +209,9 @@ def extract_backbone(checkpoint: Union[dict, str],
         checkpoint: A Runner checkpoint (dict with ``state_dict``), a bare state
             dict, or the path of either.
         encoder: ``'backbone'`` (online/query encoder, what DenseCL and MoCo
-            release for transfer) or ``'momentum_backbone'`` (EMA key encoder).
+            release for transfer) or ``'momentum_backbone'`` (EMA key encoder, what
+            SlotCon transfers); None: the checkpoint's algorithm's default
+            (:func:`default_encoder`), recorded in ``meta['encoder_reason']``.
         fmt: ``'mmdet'``, ``'torchvision'`` (same keys; the two differ only in
             ``meta['format']``) or ``'detectron2'``.
         depth: ResNet depth to validate against; inferred from the blocks per
@@ -164,19 +228,27 @@ def extract_backbone(checkpoint: Union[dict, str],
         ValueError: Unknown encoder/format, no key with the encoder prefix, or
             a key set/shape that is not an mmdet ResNet of that depth.
     """
-    if encoder not in ENCODERS:
+    if encoder is not None and encoder not in ENCODERS:
         raise ValueError(f'encoder must be one of {ENCODERS}, got {encoder!r}.')
     if fmt not in FORMATS:
         raise ValueError(f'fmt must be one of {FORMATS}, got {fmt!r}.')
-    full, source = _load_source(checkpoint)
+    full, source, loaded = _load_checkpoint(checkpoint)
+    if encoder is None:
+        encoder, reason = default_encoder(loaded)
+    else:
+        reason = 'chosen explicitly'
     prefix = encoder + '.'
-    state = {k[len(prefix):]: v.detach().cpu().clone()
+    # Default layout: a channels-last pre-training run (the R50 configs) saves its weights
+    # in that layout, and downstream code may assume contiguous tensors.
+    state = {k[len(prefix):]: v.detach().cpu().clone(memory_format=torch.contiguous_format)
              for k, v in full.items() if k.startswith(prefix)}
     if not state:
         heads = sorted({k.split('.', 1)[0] for k in full})
         raise ValueError(f"No key starts with '{prefix}' in {source}; its top-level prefixes are "
                          f'{heads}. Pick --encoder among those, or check the file is an mmdense '
                          'pre-training checkpoint. Nothing was written.')
+    if is_vit_state(state):  # mmseg VisionTransformer (docs/vit.md)
+        return extract_vit(state, source, encoder, fmt, depth=depth)
     inferred_depth, base_channels = infer_resnet_arch(state)
     depth = inferred_depth if depth is None else depth
     _validate(state, depth, base_channels, f'{source}:{prefix}*')
@@ -185,8 +257,8 @@ def extract_backbone(checkpoint: Union[dict, str],
         model = {to_detectron2_key(k): v.numpy() for k, v in state.items()
                  if not k.endswith('num_batches_tracked')}
         return {'model': model, '__author__': 'mmdense', 'matching_heuristics': True}
-    meta = dict(source=source, encoder=encoder, format=fmt, depth=int(depth),
-                base_channels=base_channels, mmdense_version=__version__)
+    meta = dict(source=source, encoder=encoder, encoder_reason=reason, format=fmt,
+                depth=int(depth), base_channels=base_channels, mmdense_version=__version__)
     return {'state_dict': state, 'meta': meta}
 
 
@@ -228,10 +300,10 @@ def build_extract_parser() -> argparse.ArgumentParser:
     parser.add_argument('checkpoint', help='pre-training checkpoint written by tools/train.py')
     parser.add_argument('out', help='output file (.pth for mmdet/torchvision, .pkl for detectron2)')
     parser.add_argument(
-        '--encoder', choices=ENCODERS, default='backbone',
-        help="which encoder to export (default: 'backbone', the online/query encoder; it is the "
-        "one DenseCL's and MoCo's released weights transfer. 'momentum_backbone' is the EMA key "
-        'encoder)')
+        '--encoder', choices=ENCODERS, default=None,
+        help="which encoder to export (default: the one the checkpoint's algorithm transfers, "
+        "read from its config: 'backbone', the online/query encoder, as DenseCL's and MoCo's "
+        "released weights; 'momentum_backbone', the EMA teacher, for SlotCon)")
     add_output_arguments(parser)
     return parser
 
@@ -259,8 +331,12 @@ def main(argv: Optional[Sequence[str]] = None) -> str:
         str: The path written.
     """
     args = build_extract_parser().parse_args(argv)
-    state = extract_backbone(args.checkpoint, encoder=args.encoder, fmt=args.fmt, depth=args.depth)
+    encoder, reason = args.encoder, 'chosen with --encoder'
+    if encoder is None:
+        from mmdense.utils import load_checkpoint_file
+        encoder, reason = default_encoder(load_checkpoint_file(args.checkpoint, mmap=True))
+    print(f'Encoder: {encoder} ({reason})')
+    state = extract_backbone(args.checkpoint, encoder=encoder, fmt=args.fmt, depth=args.depth)
     out = save_backbone(state, args.out, args.fmt)
-    print(
-        f'Saved {num_tensors(state, args.fmt)} {args.encoder} tensors ({args.fmt} layout) to {out}')
+    print(f'Saved {num_tensors(state, args.fmt)} {encoder} tensors ({args.fmt} layout) to {out}')
     return out

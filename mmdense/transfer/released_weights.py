@@ -1,4 +1,5 @@
-"""Convert third-party released DenseCL / PixPro / MoCo v2 weights to an mmdet ResNet.
+"""Convert third-party released weights (DenseCL, PixPro, MoCo v2, SlotCon, VICRegL, DetCon) to
+an mmdet ResNet.
 
 Each project ships its ResNet under a different container key and key prefix,
 next to heads, key encoders and queues that transfer must not see. This module
@@ -25,6 +26,11 @@ Layouts, and where they were read (the projects' own code, in our words):
 * ``moco``: facebookresearch/moco ``detection/convert-pretrain-to-detectron2.py``
   reads ``ckpt['state_dict']`` and keeps ``module.encoder_q.*``; the query encoder is
   a torchvision ResNet whose ``fc`` is the MLP head, so ``fc.*`` is dropped.
+* ``slotcon`` (the EMA teacher, which SlotCon transfers) and ``vicregl``: see the
+  comments on their :data:`_LAYOUTS` entries.
+* ``detcon``: google-deepmind/detcon releases a pickled NumPy dict of Haiku modules, not a
+  torch checkpoint; :mod:`mmdense.transfer.detcon_weights` maps it. Reading it runs the
+  pickle, so the command asks for ``--trust-pickle``.
 
 The command-line wrapper is ``tools/model_converters/convert_released.py``.
 """
@@ -46,8 +52,20 @@ _LAYOUTS: Dict[str, Tuple[Tuple[str, ...], Tuple[str, ...]]] = {
     'mmselfsup': (('state_dict', ), ('backbone.', )),
     'mmpretrain': (('state_dict', ), ('backbone.', )),
     'moco': (('state_dict', ), ('module.encoder_q.', 'encoder_q.')),
+    # CVMI-Lab/SlotCon transfer/detection/convert_pretrain_to_d2.py keeps the teacher,
+    # `module.encoder_k.*` of ckpt['model'] (encoder_q/projector_*/grouping_*/predictor_slot
+    # and the centre are the rest): SlotCon transfers its teacher, not the online encoder.
+    'slotcon': (('model', ), ('module.encoder_k.', 'encoder_k.')),
+    # facebookresearch/VICRegL: `resnet50_alpha0.75.pth` / `_alpha0.9.pth` are bare ResNet
+    # state dicts (hubconf loads them strictly into their ResNet, no fc); the `_fullckpt.pth`
+    # files hold ckpt['model'] with `module.backbone.*` (projector, maps_projector, classifier
+    # are the rest; 'state_dict' + 'backbone.' is an OpenMMLab-style re-save). Their stem pads
+    # once more, to the same effect: see configs/vicregl/README.md.
+    'vicregl': (('model', 'state_dict'), ('module.backbone.', 'backbone.', '')),
 }
-SOURCES = tuple(_LAYOUTS)
+# Sources in another format than a torch checkpoint: name -> converter to ResNet names.
+_CONVERTERS = {'detcon': 'mmdense.transfer.detcon_weights:convert_detcon_haiku'}
+SOURCES = tuple(_LAYOUTS) + tuple(_CONVERTERS)
 
 # Top-level modules of a torchvision/mmdet ResNet trunk. Anything else under the
 # encoder prefix (torchvision's ``fc`` classifier, MoCo's MLP head in ``fc``) is
@@ -77,13 +95,15 @@ def _prefixes_seen(state: dict) -> list:
     return sorted({'.'.join(k.split('.')[:2]) for k in state if isinstance(k, str)})
 
 
-def convert_released(checkpoint: Union[dict, str], source: str) -> dict:
+def convert_released(checkpoint: Union[dict, str], source: str,
+                     trust_pickle: bool = False) -> dict:
     """Return the online encoder of a released checkpoint as a bare ResNet state dict.
 
     Args:
         checkpoint: The released checkpoint, or its path.
         source: One of :data:`SOURCES` (``densecl``, ``pixpro``, ``mmselfsup``,
-            ``mmpretrain``, ``moco``).
+            ``mmpretrain``, ``moco``, ``slotcon``, ``vicregl``, ``detcon``).
+        trust_pickle: Needed to read a ``detcon`` file, a pickle that can run code.
 
     Returns:
         dict: ``{resnet_key: tensor}`` with torchvision/mmdet names (``conv1.weight``,
@@ -93,6 +113,15 @@ def convert_released(checkpoint: Union[dict, str], source: str) -> dict:
     Raises:
         ValueError: Unknown source, or a checkpoint that is not in that source's layout.
     """
+    if source in _CONVERTERS:
+        if isinstance(checkpoint, str) and not trust_pickle:
+            raise ValueError(
+                f'{osp.basename(checkpoint)}: the {source} release is a pickled NumPy file, and '
+                'loading it can run code. Pass --trust-pickle (trust_pickle=True) only for a '
+                'file you downloaded from the authors.')
+        module, _, func = _CONVERTERS[source].partition(':')
+        import importlib
+        return getattr(importlib.import_module(module), func)(checkpoint)
     if source not in _LAYOUTS:
         raise ValueError(f'source must be one of {SOURCES}, got {source!r}.')
     ckpt, name = _load(checkpoint)
@@ -122,7 +151,8 @@ def convert_released(checkpoint: Union[dict, str], source: str) -> dict:
 def convert_and_extract(checkpoint: Union[dict, str],
                         source: str,
                         fmt: str = 'mmdet',
-                        depth: Optional[int] = None) -> dict:
+                        depth: Optional[int] = None,
+                        trust_pickle: bool = False) -> dict:
     """Convert a released checkpoint and validate/format it like our own extractions.
 
     Args:
@@ -130,12 +160,13 @@ def convert_and_extract(checkpoint: Union[dict, str],
         source: One of :data:`SOURCES`.
         fmt: ``'mmdet'``, ``'torchvision'`` or ``'detectron2'``.
         depth: ResNet depth to validate against; inferred when None.
+        trust_pickle: See :func:`convert_released`.
 
     Returns:
         dict: What :func:`extract_backbone` returns for ``fmt``; for mmdet and
         torchvision ``meta`` also records ``released_source`` and the file name.
     """
-    state = convert_released(checkpoint, source)
+    state = convert_released(checkpoint, source, trust_pickle=trust_pickle)
     out = extract_backbone({'state_dict': {'backbone.' + k: v for k, v in state.items()}},
                            encoder='backbone', fmt=fmt, depth=depth)
     if 'meta' in out:
@@ -148,12 +179,16 @@ def convert_and_extract(checkpoint: Union[dict, str],
 def build_convert_parser() -> argparse.ArgumentParser:
     """Argument parser of ``tools/model_converters/convert_released.py``."""
     parser = argparse.ArgumentParser(
-        description='Convert released DenseCL/PixPro/MoCo v2 weights to a validated mmdet, '
-        'torchvision or detectron2 ResNet backbone.')
+        description='Convert released DenseCL/PixPro/MoCo v2/SlotCon/VICRegL/DetCon weights to a '
+        'validated mmdet, torchvision or detectron2 ResNet backbone.')
     parser.add_argument('checkpoint', help='released checkpoint')
     parser.add_argument('out', help='output file (.pth for mmdet/torchvision, .pkl for detectron2)')
     parser.add_argument('--source', choices=SOURCES, required=True,
                         help='which project released the checkpoint (decides its layout)')
+    parser.add_argument(
+        '--trust-pickle', action='store_true',
+        help='allow reading a pickled release (--source detcon: a NumPy pickle of Haiku '
+        'modules); only for files from the authors')
     add_output_arguments(parser)
     return parser
 
@@ -168,7 +203,8 @@ def main(argv: Optional[Sequence[str]] = None) -> str:
         str: The path written.
     """
     args = build_convert_parser().parse_args(argv)
-    out = convert_and_extract(args.checkpoint, args.source, fmt=args.fmt, depth=args.depth)
+    out = convert_and_extract(args.checkpoint, args.source, fmt=args.fmt, depth=args.depth,
+                              trust_pickle=args.trust_pickle)
     path = save_backbone(out, args.out, args.fmt)
     print(
         f'Saved {num_tensors(out, args.fmt)} tensors of the {args.source} backbone '

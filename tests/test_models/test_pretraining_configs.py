@@ -10,7 +10,7 @@ from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 from mmengine.structures import BaseDataElement
 
-from mmdense.models.algorithms.base import BaseSelfSupervisor
+from mmdense.models.algorithms.base import BaseMomentumSelfSupervisor, BaseSelfSupervisor
 from mmdense.models.utils import norm_layers_in_eval
 from mmdense.registry import MODELS
 from mmdense.utils import ConfigError
@@ -37,7 +37,8 @@ CONFIGS = pretraining_configs()
 
 def test_sweep_finds_every_method_and_scale():
     types = {Config.fromfile(osp.join(ROOT, c)).model.type for c in CONFIGS}
-    assert types == {'MoCoV2', 'DenseCL', 'PixPro', 'PixContrast'}
+    assert types == {'MoCoV2', 'DenseCL', 'PixPro', 'PixContrast', 'DetCon', 'VICRegL',
+                     'SlotCon'}
     assert any('r18_demo' in c for c in CONFIGS) and any('_r50_' in c for c in CONFIGS)
 
 
@@ -59,7 +60,18 @@ def one_batch(batch: int, size: int = 64):
     views = [[torch.randint(0, 256, (3, size, size), generator=g, dtype=torch.uint8)
               for _ in range(batch)] for _ in range(2)]
     boxes = [torch.tensor([[0., 0., .75, .75], [.25, .25, 1., 1.]]) for _ in range(batch)]
-    return dict(inputs=views, data_samples=[BaseDataElement(view_boxes=b) for b in boxes])
+    # DetCon's mask ids per view: 4x4 blocks of 16 ids, the same object ids in both views.
+    blocks = torch.arange(16, dtype=torch.int32).reshape(4, 4)
+    masks = blocks.repeat_interleave(size // 4, 0).repeat_interleave(size // 4, 1)
+    return dict(inputs=views, data_samples=[
+        BaseDataElement(view_boxes=b, seg_masks=torch.stack([masks, masks])) for b in boxes])
+
+
+def stem_weight(model):
+    """First layer of the online encoder: ResNet's conv1, a ViT's patch projection."""
+    backbone = model.backbone
+    return backbone.conv1.weight if hasattr(backbone, 'conv1') else \
+        backbone.patch_embed.projection.weight
 
 
 def norm_statistics(model):
@@ -95,17 +107,20 @@ def test_config_trains_norms_and_exactly_the_online_parameters(config):
         else:
             assert param.grad is None, name
     # Gradient reaches the stem of the online encoder (nothing frozen on the way).
-    assert model.backbone.conv1.weight.grad.abs().sum() > 0
+    assert stem_weight(model).grad.abs().sum() > 0
 
     after = norm_statistics(model)
-    assert before.keys() == after.keys() and any(k.startswith('momentum_') for k in after)
+    # Every momentum encoder's BN statistics are among those checked (VICRegL has none).
+    assert before.keys() == after.keys()
+    assert (any(k.startswith('momentum_') for k in after)
+            or not isinstance(model, BaseMomentumSelfSupervisor))
     unchanged = [k for k in before if torch.equal(before[k], after[k])]
     assert unchanged == [], f'BN running statistics not updated in {unchanged}'
 
     optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
-    stem = model.backbone.conv1.weight.detach().clone()
+    stem = stem_weight(model).detach().clone()
     optim_wrapper.step()
-    assert not torch.equal(stem, model.backbone.conv1.weight)
+    assert not torch.equal(stem, stem_weight(model))
 
 
 @pytest.mark.parametrize('override, key', [

@@ -39,6 +39,19 @@ def _released(source, q, k):
                                'encoder_k.module.1.mlp.0.weight': torch.randn(4, 64),
                                'encoder_k.steps': torch.tensor(3),
                                'queue': torch.randn(4, 6), 'queue_ptr': torch.zeros(1)}}
+    if source == 'slotcon':  # the teacher (encoder_k) is the transferred encoder
+        return {'model': {**_pre('module.encoder_k.', q), **_pre('module.encoder_q.', k),
+                          'module.projector_k.mlp.0.weight': torch.randn(4, 64, 1, 1),
+                          'module.grouping_k.slot_embed.weight': torch.randn(8, 4),
+                          'module.predictor_slot.mlp.0.weight': torch.randn(16, 4),
+                          'module.center': torch.zeros(1, 8)},
+                'optimizer': {}, 'epoch': 800}
+    if source == 'vicregl':  # the `_fullckpt.pth` layout; the bare file: test_vicregl_runs.py
+        return {'model': {**_pre('module.backbone.', q),
+                          'module.projector.0.weight': torch.randn(16, 64),
+                          'module.maps_projector.0.weight': torch.randn(8, 64),
+                          'module.classifier.weight': torch.randn(10, 64)},
+                'optimizer': {}, 'epoch': 300}
     assert source == 'moco'
     return {'arch': 'resnet18', 'epoch': 200,
             'state_dict': {**_pre('module.encoder_q.', {**q, **fc}),
@@ -46,7 +59,8 @@ def _released(source, q, k):
                            'module.queue': torch.randn(4, 6)}}
 
 
-@pytest.mark.parametrize('source', SOURCES)
+# detcon's release is a NumPy pickle of Haiku modules: tests/test_models/test_detcon_weights.py
+@pytest.mark.parametrize('source', [s for s in SOURCES if s != 'detcon'])
 def test_convert_each_source(source, resnet_state):
     q, k = resnet_state
     out = convert_released(_released(source, q, k), source)

@@ -3,5 +3,6 @@ and labelled (COCO, VOC, ADE20K, Cityscapes layouts), and synthetic video clips 
 layout (``.davis``), generated on first use. Only the dataset class is imported here, so
 ``python -m mmdense.datasets.demo.scenes`` (or ``.labelled``, ``.davis``) runs its module once."""
 from .dataset import DemoUnlabeledDataset
+from .masked import DemoMaskedDataset  # noqa: F401
 
 __all__ = ['DemoUnlabeledDataset']

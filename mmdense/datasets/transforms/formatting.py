@@ -24,7 +24,8 @@ class PackSelfSupInputs(BaseTransform):
     Returns a dict with ``inputs``, a list of V contiguous uint8 (C, H, W)
     tensors (V=1 for a single image), and ``data_samples``, a
     :class:`~mmengine.structures.BaseDataElement` with the meta keys as
-    metainfo and, when boxes are present, ``view_boxes``: float32 (V, 4).
+    metainfo and, when boxes are present, ``view_boxes``: float32 (V, 4); when masks
+    (``seg_mask``) are present, ``seg_masks``: int32 (V, H, W).
 
     Args:
         meta_keys: Keys of ``results`` to copy into the data sample's metainfo.
@@ -59,6 +60,10 @@ class PackSelfSupInputs(BaseTransform):
         if boxes is not None:
             boxes = np.stack([boxes] if single else boxes).astype(np.float32)
             data_sample.view_boxes = torch.from_numpy(boxes.reshape(len(inputs), 4))
+        masks = results.get('seg_mask')
+        if masks is not None:  # DetCon: each view's mask ids, aligned with its pixels
+            masks = np.stack([masks] if single else masks).astype(np.int32)
+            data_sample.seg_masks = torch.from_numpy(masks)
         return dict(inputs=inputs, data_samples=data_sample)
 
     def __repr__(self) -> str:

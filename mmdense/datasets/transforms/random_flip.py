@@ -1,4 +1,5 @@
 """mmcv's RandomFlip that also flips the view box."""
+import mmcv
 import numpy as np
 from mmcv.transforms import RandomFlip
 
@@ -16,8 +17,8 @@ class RandomFlipWithBox(RandomFlip):
     coordinates to original ones linearly (see
     :func:`~mmdense.datasets.transforms.compose_view_box`).
 
-    Required keys: ``img``. Modified keys: ``img``, ``view_box`` (set to the
-    whole image, ``(0, 0, 1, 1)``, when no earlier transform added one, so
+    Required keys: ``img``. Modified keys: ``img``, ``seg_mask`` when present (DetCon),
+    ``view_box`` (set to the whole image, ``(0, 0, 1, 1)``, when no earlier transform added one, so
     flipped and unflipped results have the same keys). Added keys: ``flip``,
     ``flip_direction``.
 
@@ -49,3 +50,5 @@ class RandomFlipWithBox(RandomFlip):
         if direction in ('vertical', 'diagonal'):
             box[[1, 3]] = box[[3, 1]]
         results['view_box'] = box
+        if results.get('seg_mask') is not None:  # DetCon's mask of ids follows the image
+            results['seg_mask'] = mmcv.imflip(results['seg_mask'], direction=direction)

@@ -77,6 +77,31 @@ def compose_view_box(outer: np.ndarray | None, inner: np.ndarray) -> np.ndarray:
                            origin + inner[2:] * extent]).astype(np.float32)
 
 
+def crop_mask_nearest(mask: np.ndarray, top: int, left: int, h: int, w: int, out_h: int,
+                      out_w: int) -> np.ndarray:
+    """Crop a mask of ids and resize it by nearest neighbour at pixel centres.
+
+    Output pixel ``(i, j)`` takes the crop pixel whose area holds its centre,
+    ``(floor((i + 0.5) h / out_h), floor((j + 0.5) w / out_w))``, so ids are never
+    mixed and the mask stays aligned with the bilinearly resized image.
+
+    Args:
+        mask: Ids ``(H, W)``.
+        top: Crop top row.
+        left: Crop left column.
+        h: Crop height.
+        w: Crop width.
+        out_h: Output height.
+        out_w: Output width.
+
+    Returns:
+        np.ndarray: ``(out_h, out_w)`` ids, the dtype of ``mask``.
+    """
+    rows = np.minimum(((np.arange(out_h) + 0.5) * h / out_h).astype(np.int64), h - 1) + top
+    cols = np.minimum(((np.arange(out_w) + 0.5) * w / out_w).astype(np.int64), w - 1) + left
+    return mask[rows[:, None], cols[None, :]]
+
+
 @TRANSFORMS.register_module()
 class RandomResizedCropWithBox(BaseTransform):
     """torchvision's RandomResizedCrop on numpy images, keeping the crop box.
@@ -107,7 +132,9 @@ class RandomResizedCropWithBox(BaseTransform):
     a fitted cost model; it draws nothing from the global generators.
 
     Required keys: ``img`` or ``lazy_img``. Modified keys: ``img``, ``img_shape``
-    (``lazy_img`` removed). Added keys: ``view_box``, float32 ``(x1, y1, x2, y2)``
+    (``lazy_img`` removed); ``seg_mask`` when present (a DetCon mask of ids, cropped
+    with the same box and resized by :func:`crop_mask_nearest`). Added keys:
+    ``view_box``, float32 ``(x1, y1, x2, y2)``
     of the crop in the original image, normalised to [0, 1] (composed with an
     earlier ``view_box`` if there is one; see :func:`compose_view_box`); with
     ``lazy_img`` also ``decode_scale``, the s the view was sampled from.
@@ -215,6 +242,9 @@ class RandomResizedCropWithBox(BaseTransform):
         else:
             results['img'] = self._resize_from_reduced(img, scale, top, left, h, w)
         results['img_shape'] = results['img'].shape[:2]
+        if results.get('seg_mask') is not None:
+            results['seg_mask'] = crop_mask_nearest(results['seg_mask'], top, left, h, w,
+                                                    out_h, out_w)
         box = np.array([left / width, top / height, (left + w) / width, (top + h) / height])
         results['view_box'] = compose_view_box(results.get('view_box'), box)
         return results
