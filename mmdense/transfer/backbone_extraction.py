@@ -95,6 +95,13 @@ def default_encoder(checkpoint: dict) -> Tuple[str, str]:
     cfg_text = meta.get('cfg') if isinstance(meta, dict) else None
     algo = _algorithm_type(cfg_text) if isinstance(cfg_text, str) else None
     if algo is None:
+        state = checkpoint.get('state_dict', checkpoint) if isinstance(checkpoint, dict) else {}
+        if any(k.startswith('momentum_grouping.') for k in state):
+            # SlotCon's momentum prototypes: no other algorithm has them. Its teacher
+            # transfers, and taking the student silently would be the wrong encoder.
+            return 'momentum_backbone', ('the checkpoint records no config, but its '
+                                         'momentum_grouping.* keys are SlotCon\'s, whose '
+                                         'teacher transfers')
         return 'backbone', ('the checkpoint records no config (meta["cfg"]), so the online '
                             'encoder is taken')
     from mmdense.registry import MODELS

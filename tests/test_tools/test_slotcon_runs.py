@@ -118,3 +118,12 @@ def test_extraction_defaults_to_the_teacher_and_explicit_encoder_wins(slotcon_ru
 def test_default_encoder_follows_the_recorded_algorithm(meta, encoder, reason):
     got, why = default_encoder({'meta': meta, 'state_dict': {}})
     assert got == encoder and reason in why
+
+
+def test_a_slotcon_checkpoint_without_config_still_gives_the_teacher():
+    state = {'backbone.conv1.weight': torch.zeros(1), 'momentum_backbone.conv1.weight':
+             torch.zeros(1), 'momentum_grouping.prototypes.weight': torch.zeros(1)}
+    got, why = default_encoder({'meta': {}, 'state_dict': state})
+    assert got == 'momentum_backbone' and "SlotCon's" in why
+    del state['momentum_grouping.prototypes.weight']
+    assert default_encoder({'meta': {}, 'state_dict': state})[0] == 'backbone'
