@@ -153,3 +153,30 @@ def test_layer_decay_follows_depth_and_spares_norms_and_embeddings():
     with pytest.raises(NotImplementedError):
         LearningRateDecayOptimizerConstructor(mmseg_cfg, dict(num_layers=4, decay_rate=rate))(
             model)
+
+
+def test_vit_s16_pretraining_and_both_downstream_configs_share_every_key_and_shape(tmp_path):
+    """ViT-S/16: what DenseCL/PixPro train is, key for key and shape for shape, what the mmseg
+    UPerNet and mmdet Mask R-CNN ViT-S configs build (on the meta device, no memory)."""
+    from mmdense.registry import MODELS as MMDENSE_MODELS
+    shapes = {}
+    for method in ('densecl', 'pixpro'):
+        config = REPO / 'configs' / method / f'{method}_vit-s16_8xb64-adamw-coslr-300e_in1k.py'
+        backbone = Config.fromfile(str(config)).model.backbone
+        state = build_on_meta(lambda: MMDENSE_MODELS.build(backbone)).state_dict()
+        shapes[method] = {k: tuple(v.shape) for k, v in state.items()}
+    assert shapes['densecl'] == shapes['pixpro'] and shapes['densecl']['cls_token'] == (1, 1, 384)
+    for config in (BENCHMARKS / 'mmseg' / 'vit' / 'upernet_vit-s16_8xb2-160k_ade20k-512x512.py',
+                   BENCHMARKS / 'mmdet' / 'vit' / 'mask-rcnn_vit-s16-sfp_syncbn_8xb2-1x_coco.py'):
+        model = build(Config.fromfile(str(config)), meta=True)
+        downstream = {k: tuple(v.shape) for k, v in model.backbone.state_dict().items()}
+        assert downstream.keys() == shapes['densecl'].keys(), config.name
+        # pos_embed: mmseg's 512-px grid (32x32 + cls) is resized from the checkpoint's
+        # 14x14 at load time (tested for ViT-B above); every other tensor has one shape.
+        assert downstream.pop('pos_embed')[-1] == 384
+        assert downstream == {k: v for k, v in shapes['densecl'].items() if k != 'pos_embed'}
+    # Extraction recognises the ViT-S checkpoint and validates it against ViT-S.
+    training = {'state_dict': {f'backbone.{k}': torch.zeros(s)
+                               for k, s in shapes['densecl'].items()}}
+    meta = extract_backbone(training)['meta']
+    assert (meta['arch_embed_dims'], meta['arch_num_layers']) == (384, 12)
