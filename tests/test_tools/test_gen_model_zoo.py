@@ -53,7 +53,31 @@ def _fake_released(source: str) -> dict:
         return {'model': {'module.encoder.' + k: v for k, v in state.items()}}
     if source == 'moco':
         return {'state_dict': {'module.encoder_q.' + k: v for k, v in state.items()}}
+    if source == 'slotcon':  # the teacher is what SlotCon releases for transfer
+        return {'model': {'module.encoder_k.' + k: v for k, v in state.items()}}
+    if source == 'vicregl':  # resnet50_alpha*.pth: a bare ResNet state dict
+        return dict(state)
+    if source == 'detcon':  # a pickled NumPy dict of Haiku modules
+        return _detcon_weights_test().haiku_state(state)
     return {'state_dict': {'backbone.' + k: v for k, v in state.items()}}
+
+
+def _detcon_weights_test():
+    """tests/test_models/test_detcon_weights.py, whose haiku_state spells the Haiku layout."""
+    path = osp.join(REPO, 'tests', 'test_models', 'test_detcon_weights.py')
+    spec = importlib.util.spec_from_file_location('detcon_weights_layout', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _write_released(source: str, path) -> None:
+    if source == 'detcon':
+        import numpy as np
+        with open(path, 'wb') as f:  # np.save would append .npy to a name without it
+            np.save(f, _fake_released(source), allow_pickle=True)
+    else:
+        torch.save(_fake_released(source), path)
 
 
 def test_every_converter_command_runs(tmp_path):
@@ -67,7 +91,7 @@ def test_every_converter_command_runs(tmp_path):
         assert argv[:2] == ['python', 'tools/model_converters/convert_released.py'], command
         args = released_weights.build_convert_parser().parse_args(argv[2:])
         src = tmp_path / osp.basename(args.checkpoint)
-        torch.save(_fake_released(args.source), src)
+        _write_released(args.source, src)
         out = tmp_path / osp.basename(args.out)
         rest = argv[4:]
         released_weights.main([str(src), str(out), *rest])
