@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from demo_run_options import demo_run_options
 
 from mmdense.apis import main
 from mmdense.engine.hooks import cosine_momentum
@@ -16,29 +17,16 @@ DETCON = REPO / 'configs' / 'detcon' / 'detcon_r18_demo.py'
 
 def tiny_options(data_root: Path, experiment_name: str) -> list:
     """``--cfg-options`` shrinking the demo config to 4 deterministic iterations."""
-    return [
-        '--cfg-options',
-        f'train_dataloader.dataset.data_root={data_root}',
+    return demo_run_options(
+        data_root, experiment_name,
         # The mask loader reads beside the generated images (pipeline step 1).
         f'train_dataloader.dataset.pipeline.1.img_root={data_root / "unlabeled"}',
-        'train_dataloader.dataset.num_images=4',
-        'train_dataloader.dataset.image_size=96',
         'train_dataloader.dataset.indices=4',
-        'train_dataloader.batch_size=2',
-        'train_dataloader.num_workers=0',
-        'train_cfg.max_epochs=2',
         # A quarter-width R18 (res5 = 128 channels), a small projector and predictor.
         'model.backbone.base_channels=16',
         'model.neck.in_channels=128',
         'model.neck.hid_channels=64',
-        'model.predictor.hid_channels=64',
-        'default_hooks.checkpoint.interval=1',
-        'default_hooks.logger.interval=1',
-        'randomness.seed=0',
-        'randomness.deterministic=True',
-        f'experiment_name={experiment_name}',
-        f'visualizer.name={experiment_name}',
-    ]
+        'model.predictor.hid_channels=64')
 
 
 @pytest.fixture(scope='module')

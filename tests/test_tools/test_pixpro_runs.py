@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from demo_run_options import demo_run_options
 
 from mmdense.apis import main
 from mmdense.engine.hooks import cosine_momentum
@@ -19,26 +20,12 @@ PIXCONTRAST = REPO / 'configs' / 'pixcontrast' / 'pixcontrast_r18_demo.py'
 
 def tiny_options(data_root: Path, experiment_name: str) -> list:
     """``--cfg-options`` shrinking a demo config to 4 deterministic iterations."""
-    return [
-        '--cfg-options',
-        f'train_dataloader.dataset.data_root={data_root}',
-        'train_dataloader.dataset.num_images=4',
-        'train_dataloader.dataset.image_size=96',
-        'train_dataloader.batch_size=2',
-        'train_dataloader.num_workers=0',
-        'train_cfg.max_epochs=2',  # one warm-up epoch, then the cosine follows the loop
+    return demo_run_options(
+        data_root, experiment_name,
         # A quarter-width R18 (C5 = 128 channels): the run tests the plumbing, not the scale.
         'model.backbone.base_channels=16',
         'model.neck.in_channels=128',
-        'model.neck.hid_channels=128',
-        'default_hooks.checkpoint.interval=1',
-        'default_hooks.logger.interval=1',
-        'randomness.seed=0',
-        'randomness.deterministic=True',
-        # Unique names: runs in one process must not share logger, hub or visualizer.
-        f'experiment_name={experiment_name}',
-        f'visualizer.name={experiment_name}',
-    ]
+        'model.neck.hid_channels=128')
 
 
 @pytest.fixture(scope='module')

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 import torch.nn.functional as F
+from demo_run_options import demo_run_options
 from mmdet.models.backbones import ResNet
 
 from mmdense.apis import main
@@ -22,28 +23,14 @@ DEMO = REPO / 'configs' / 'vicregl' / 'vicregl_r18_demo.py'
 
 def tiny_options(data_root: Path, experiment_name: str) -> list:
     """``--cfg-options`` shrinking the demo config to 4 deterministic iterations."""
-    return [
-        '--cfg-options',
-        f'train_dataloader.dataset.data_root={data_root}',
-        'train_dataloader.dataset.num_images=4',
-        'train_dataloader.dataset.image_size=96',
-        'train_dataloader.batch_size=2',
-        'train_dataloader.num_workers=0',
-        'train_cfg.max_epochs=2',  # one warm-up epoch, then the cosine follows the loop
+    return demo_run_options(
+        data_root, experiment_name,
         # A quarter-width R18 (C5 = 128 channels) and small expanders: plumbing, not scale.
         'model.backbone.base_channels=16',
         'model.neck.in_channels=128',
         'model.neck.channels=[64,64,64]',
         'model.maps_neck.in_channels=128',
-        'model.maps_neck.channels=[32,32,32]',
-        'default_hooks.checkpoint.interval=1',
-        'default_hooks.logger.interval=1',
-        'randomness.seed=0',
-        'randomness.deterministic=True',
-        # Unique names: runs in one process must not share logger, hub or visualizer.
-        f'experiment_name={experiment_name}',
-        f'visualizer.name={experiment_name}',
-    ]
+        'model.maps_neck.channels=[32,32,32]')
 
 
 @pytest.fixture(scope='module')

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from demo_run_options import demo_run_options
 
 from mmdense.apis import main
 from mmdense.engine.hooks import cosine_momentum
@@ -27,22 +28,9 @@ DOWNSTREAM = {
 
 def tiny_options(data_root: Path, experiment_name: str) -> list:
     """``--cfg-options`` shrinking the demo config to 4 deterministic iterations."""
-    return [
-        '--cfg-options',
-        f'train_dataloader.dataset.data_root={data_root}',
-        'train_dataloader.dataset.num_images=4',
-        'train_dataloader.dataset.image_size=96',
-        'train_dataloader.batch_size=2',
-        'train_dataloader.num_workers=0',
-        'train_cfg.max_epochs=2',  # one warm-up epoch, then the cosine follows the loop
-        'model.queue_len=2',  # queue_len <= images - global batch
-        'default_hooks.checkpoint.interval=1',
-        'default_hooks.logger.interval=1',
-        'randomness.seed=0',
-        'randomness.deterministic=True',
-        f'experiment_name={experiment_name}',
-        f'visualizer.name={experiment_name}',
-    ]
+    return demo_run_options(
+        data_root, experiment_name,
+        'model.queue_len=2')  # queue_len <= images - global batch
 
 
 @pytest.fixture(scope='module')
