@@ -7,6 +7,7 @@ import pytest
 import torch
 from mmdet.models.backbones import ResNet
 from mmengine.config import Config
+from mmengine.registry import DefaultScope
 
 from mmdense.registry import MODELS
 from mmdense.transfer.backbone_extraction import extract_backbone
@@ -23,7 +24,9 @@ CONFIGS = {
 def test_r50_config_extracts_the_transferred_encoder_with_the_downstream_keys(name):
     path, encoder = CONFIGS[name]
     cfg = Config.fromfile(str(ROOT / path))
-    model = MODELS.build(cfg.model)
+    # Under mmdense's scope whatever an earlier test left as the default one.
+    with DefaultScope.overwrite_default_scope('mmdense'):
+        model = MODELS.build(cfg.model)
     state = model.state_dict()
     # Tell the encoders apart: the online and momentum copies start equal.
     for key, value in state.items():
