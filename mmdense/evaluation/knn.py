@@ -96,17 +96,19 @@ def build_probe_model(cfg: Config, backbone_file: str, device: str) -> torch.nn.
     ``Pretrained`` init only logs keys it could not load, and a probe of a half-loaded
     backbone would be a silent wrong result.
     """
-    from mmengine.registry import init_default_scope
+    from mmengine.registry import DefaultScope
     from mmpretrain.registry import MODELS
 
     from mmdense.evaluation.frozen_backbone import load_backbone_state
-    init_default_scope('mmpretrain')
     model_cfg = copy.deepcopy(cfg.model)
     model_cfg.backbone.init_cfg = dict(_backbone_init(cfg), checkpoint=backbone_file)
     if cfg.get('data_preprocessor') is not None:
         model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
-    model = MODELS.build(model_cfg)
-    model.init_weights()
+    # mmpretrain's scope for this build only: a probe run inside a training run (the probe
+    # hook) must not leave the process's default scope switched to mmpretrain.
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        model = MODELS.build(model_cfg)
+        model.init_weights()
     expected = load_backbone_state(backbone_file)
     loaded = model.backbone.state_dict()
     differ = [key for key, value in expected.items()
@@ -180,11 +182,16 @@ def run_knn(config: str, pretrain: str, work_dir: str, k: int = 20, temperature:
     device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
     os.makedirs(work_dir, exist_ok=True)
     backbone_file = prepare_pretrained(pretrain, work_dir, encoder)
-    model = build_probe_model(cfg, backbone_file, device)
-    # DINO's protocol: the memory bank is read without augmentation.
-    test_pipeline = cfg.val_dataloader.dataset.pipeline
-    bank, bank_labels = extract_features(model, _loader(cfg, 'train', test_pipeline, batch_size))
-    queries, labels = extract_features(model, _loader(cfg, 'val', test_pipeline, batch_size))
+    from mmengine.registry import DefaultScope
+
+    # The config's datasets and transforms are mmpretrain's; the scope is restored after.
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        model = build_probe_model(cfg, backbone_file, device)
+        # DINO's protocol: the memory bank is read without augmentation.
+        test_pipeline = cfg.val_dataloader.dataset.pipeline
+        bank, bank_labels = extract_features(
+            model, _loader(cfg, 'train', test_pipeline, batch_size))
+        queries, labels = extract_features(model, _loader(cfg, 'val', test_pipeline, batch_size))
     num_classes = int(cfg.model.head.num_classes)
     votes = knn_votes(queries, bank, bank_labels, num_classes, k, temperature)
     results = dict(topk_accuracy(votes, labels), k=k, temperature=temperature,
