@@ -10,10 +10,9 @@ data_root = 'data/demo_byol/'
 crop_size = 96
 local_crop_size = 64
 
-view_pipeline1 = [
-    dict(type='RandomResizedCropWithBox', size=crop_size, scale=(0.4, 1.),
-         interpolation='bicubic'),
-    dict(type='RandomFlipWithBox', prob=0.5, direction='horizontal'),
+# The colour distortion of the two kinds of view (BYOL's asymmetric one), shared by the
+# global and the local crops of each kind.
+photometric1 = [
     dict(
         type='RandomApply',
         transforms=[
@@ -26,26 +25,7 @@ view_pipeline1 = [
         transforms=[dict(type='GaussianBlur', sigma_min=0.1, sigma_max=2.0)],
         prob=1.0),
 ]
-local_pipeline1 = [
-    dict(type='RandomResizedCropWithBox', size=local_crop_size, scale=(0.08, 0.4),
-         interpolation='bicubic'),
-    dict(type='RandomFlipWithBox', prob=0.5, direction='horizontal'),
-    dict(
-        type='RandomApply',
-        transforms=[
-            dict(type='ColorJitter', brightness=0.4, contrast=0.4, saturation=0.2, hue=0.1)
-        ],
-        prob=0.8),
-    dict(type='RandomGrayscale', prob=0.2),
-    dict(
-        type='RandomApply',
-        transforms=[dict(type='GaussianBlur', sigma_min=0.1, sigma_max=2.0)],
-        prob=1.0),
-]
-view_pipeline2 = [
-    dict(type='RandomResizedCropWithBox', size=crop_size, scale=(0.4, 1.),
-         interpolation='bicubic'),
-    dict(type='RandomFlipWithBox', prob=0.5, direction='horizontal'),
+photometric2 = [
     dict(
         type='RandomApply',
         transforms=[
@@ -59,23 +39,20 @@ view_pipeline2 = [
         prob=0.1),
     dict(type='RandomApply', transforms=[dict(type='Solarize', threshold=128)], prob=0.2),
 ]
-local_pipeline2 = [
+global_crop = [
+    dict(type='RandomResizedCropWithBox', size=crop_size, scale=(0.4, 1.),
+         interpolation='bicubic'),
+    dict(type='RandomFlipWithBox', prob=0.5, direction='horizontal'),
+]
+local_crop = [
     dict(type='RandomResizedCropWithBox', size=local_crop_size, scale=(0.08, 0.4),
          interpolation='bicubic'),
     dict(type='RandomFlipWithBox', prob=0.5, direction='horizontal'),
-    dict(
-        type='RandomApply',
-        transforms=[
-            dict(type='ColorJitter', brightness=0.4, contrast=0.4, saturation=0.2, hue=0.1)
-        ],
-        prob=0.8),
-    dict(type='RandomGrayscale', prob=0.2),
-    dict(
-        type='RandomApply',
-        transforms=[dict(type='GaussianBlur', sigma_min=0.1, sigma_max=2.0)],
-        prob=0.1),
-    dict(type='RandomApply', transforms=[dict(type='Solarize', threshold=128)], prob=0.2),
 ]
+view_pipeline1 = global_crop + photometric1
+view_pipeline2 = global_crop + photometric2
+local_pipeline1 = local_crop + photometric1
+local_pipeline2 = local_crop + photometric2
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(
