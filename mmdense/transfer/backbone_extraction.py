@@ -20,12 +20,13 @@ import io
 import os.path as osp
 import pickle
 import re
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, Optional, Sequence, Tuple, Union
 
 import torch
 
 from mmdense.utils.atomic_file_backend import atomic_write_bytes
 from mmdense.version import __version__
+from .key_check import state_mismatches
 from .vit_extraction import extract_vit, is_vit_state
 
 ENCODERS = ('backbone', 'momentum_backbone')
@@ -154,27 +155,12 @@ def _expected_shapes(depth: int, base_channels: int) -> Dict[str, torch.Size]:
 
 def _validate(state: Dict[str, torch.Tensor], depth: int, base_channels: int, where: str) -> None:
     """Raise a ValueError listing every missing, unexpected or mis-shaped key."""
-    expected = _expected_shapes(depth, base_channels)
     # BN's num_batches_tracked buffer is bookkeeping: older checkpoints lack it
     # and loaders tolerate its absence, so it may be missing but is kept if present.
-    missing = sorted(k for k in expected
-                     if k not in state and not k.endswith('num_batches_tracked'))
-    unexpected = sorted(k for k in state if k not in expected)
-    wrong = sorted(f'{k}: {tuple(state[k].shape)} != expected {tuple(expected[k])}'
-                   for k in state if k in expected and tuple(state[k].shape) != tuple(expected[k]))
-    if not (missing or unexpected or wrong):
+    problems = state_mismatches(state, _expected_shapes(depth, base_channels),
+                                optional=('num_batches_tracked', ))
+    if not problems:
         return
-
-    def _fmt(items: List[str]) -> str:
-        return ', '.join(items[:10]) + (f' ... ({len(items)} in all)' if len(items) > 10 else '')
-
-    problems = []
-    if missing:
-        problems.append(f'missing keys: {_fmt(missing)}')
-    if unexpected:
-        problems.append(f'unexpected keys: {_fmt(unexpected)}')
-    if wrong:
-        problems.append(f'wrong shapes: {_fmt(wrong)}')
     raise ValueError(
         f"'{where}' does not match an mmdet ResNet-{depth} (base_channels={base_channels}): "
         + '; '.join(problems) + '. Nothing was written. Check that the checkpoint comes from a '

@@ -9,12 +9,13 @@ shape against a ``VisionTransformer`` of the inferred architecture built on the 
 """
 import math
 import re
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, Optional
 
 import torch
 from torch.overrides import TorchFunctionMode
 
 from mmdense.version import __version__
+from .key_check import state_mismatches
 
 __all__ = ['is_vit_state', 'infer_vit_arch', 'build_on_meta', 'build_meta_vit', 'extract_vit']
 
@@ -93,19 +94,9 @@ def build_meta_vit(arch: dict) -> torch.nn.Module:
 def _validate(state: Dict[str, torch.Tensor], arch: dict, where: str) -> None:
     """Raise a ValueError listing every missing, unexpected or mis-shaped key."""
     expected = {k: v.shape for k, v in build_meta_vit(arch).state_dict().items()}
-    missing = sorted(k for k in expected if k not in state)
-    unexpected = sorted(k for k in state if k not in expected)
-    wrong = sorted(f'{k}: {tuple(state[k].shape)} != expected {tuple(expected[k])}'
-                   for k in state if k in expected and tuple(state[k].shape) != tuple(expected[k]))
-    if not (missing or unexpected or wrong):
+    problems = state_mismatches(state, expected)
+    if not problems:
         return
-
-    def _fmt(items: List[str]) -> str:
-        return ', '.join(items[:10]) + (f' ... ({len(items)} in all)' if len(items) > 10 else '')
-
-    problems = [f'{name}: {_fmt(items)}' for name, items in (
-        ('missing keys', missing), ('unexpected keys', unexpected), ('wrong shapes', wrong))
-        if items]
     raise ValueError(
         f"'{where}' does not match mmseg's VisionTransformer (embed_dims={arch['embed_dims']}, "
         f"num_layers={arch['num_layers']}, patch_size={arch['patch_size']}): "
